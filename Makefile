@@ -1,0 +1,45 @@
+# Every target bootstraps .venv itself, so on a fresh machine `make test` and `make demo` are the
+# only commands needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: install test check lint typecheck unit property integration docs demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+typecheck: install
+	$(VENV)/bin/mypy --strict src
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+# The fast loop while working: no servers.
+check: lint typecheck
+	$(PY) -m pytest tests/unit tests/property -q
+
+# Everything CI runs: lint, types, all tests (servers started by the fixtures), docs.
+test: lint typecheck docs
+	$(PY) -m pytest -q
+
+demo: install
+	$(PY) examples/batch_orders/demo.py
+
+bench: install
+	@for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site

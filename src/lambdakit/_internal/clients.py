@@ -1,0 +1,65 @@
+"""Lazily created, process-wide boto3 clients.
+
+A Lambda execution environment lives for many invocations, so a client is created on first use
+and reused until the environment dies. Creating one costs tens of milliseconds (and importing
+boto3 far more), which is why nothing here runs at import time: a function that only uses
+``lambdakit.batch`` never pays for boto3 at all.
+
+Endpoints follow AWS's standard variables (``AWS_ENDPOINT_URL`` and
+``AWS_ENDPOINT_URL_<SERVICE>``), which boto3 honours itself. They are part of the cache key, so a
+test that points a service at a fresh local server gets a fresh client rather than one still
+aimed at the previous server. The process id is part of the key too: a client must not be shared
+with a forked child.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+__all__ = ["client", "endpoint_env_var", "reset_clients"]
+
+# boto3 reads AWS_ENDPOINT_URL_<SERVICE ID> where the service id is upper-cased and spaces become
+# underscores; for the services lambdakit uses the id differs from the client name only here.
+_SERVICE_ENV_NAMES = {
+    "secretsmanager": "SECRETS_MANAGER",
+    "appconfigdata": "APPCONFIGDATA",
+    "dynamodbstreams": "DYNAMODB_STREAMS",
+}
+
+_clients: dict[tuple[str, str | None, str | None, str | None, int], Any] = {}
+_lock = threading.Lock()
+
+
+def endpoint_env_var(service: str) -> str:
+    """The service-specific endpoint variable boto3 reads for ``service``."""
+    return "AWS_ENDPOINT_URL_" + _SERVICE_ENV_NAMES.get(service, service.upper().replace("-", "_"))
+
+
+def client(service: str, *, region_name: str | None = None) -> Any:
+    """Return the shared boto3 client for ``service``, creating it on first use."""
+    key = (
+        service,
+        region_name,
+        os.environ.get(endpoint_env_var(service)),
+        os.environ.get("AWS_ENDPOINT_URL"),
+        os.getpid(),
+    )
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            import boto3.session  # deferred: boto3 costs ~100 ms of cold start
+
+            found = boto3.session.Session().client(service, region_name=region_name)
+            _clients[key] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget every cached client (tests that restart a local server use this)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,17 @@
+"""The one notion of time lambdakit code reads, so tests can replace it.
+
+A clock is any zero-argument callable returning seconds as a float on a monotonic scale.
+Production code uses :func:`time.monotonic`; tests inject :class:`lambdakit.testing.FakeClock`
+and advance it explicitly, which keeps tests free of sleeps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+Clock = Callable[[], float]
+
+monotonic: Clock = time.monotonic
+
+__all__ = ["Clock", "monotonic"]

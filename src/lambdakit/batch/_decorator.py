@@ -1,0 +1,224 @@
+"""``process_batch``: a record handler in, a Lambda handler with partial batch failures out."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, overload
+
+from lambdakit._internal.aio import run_coroutine
+from lambdakit.batch._run import Run, drive, drive_async
+from lambdakit.batch._sources import Batch, EventSource, parse_source, read_batch
+from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
+
+logger = logging.getLogger("lambdakit.batch")
+
+BatchResponse = dict[str, list[dict[str, str]]]
+LambdaHandler = Callable[[Any, Any], BatchResponse]
+RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
+
+DEFAULT_DEADLINE_MARGIN_MS = 1000
+
+
+def _takes_context(handler: Callable[..., Any]) -> bool:
+    """Whether the record handler accepts a second positional argument (the Lambda context)."""
+    try:
+        parameters = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = 0
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return True
+        if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            positional += 1
+    return positional >= 2
+
+
+class _BatchProcessor:
+    """One decorated record handler: its options, and a thread pool kept across invocations."""
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        source: EventSource | None,
+        concurrency: int,
+        deadline_margin_ms: int,
+        raise_on_all_failed: bool,
+        log_failures: bool,
+    ) -> None:
+        self.handler = handler
+        self.source = source
+        self.concurrency = concurrency
+        self.deadline_margin_ms = deadline_margin_ms
+        self.raise_on_all_failed = raise_on_all_failed
+        self.log_failures = log_failures
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self.with_context = _takes_context(handler)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def pool(self) -> ThreadPoolExecutor:
+        # Created on first concurrent batch and reused: threads outlive an invocation just as
+        # boto3 clients do, so later invocations do not pay for starting them.
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=self.concurrency, thread_name_prefix="lambdakit-batch"
+                    )
+        return self._pool
+
+    def __call__(self, event: Any, context: Any) -> BatchResponse:
+        batch = read_batch(event, self.source)
+        if batch is None:
+            return {"batchItemFailures": []}
+        run = Run(batch, context, self.deadline_margin_ms, self.log_failures)
+        if self.is_async:
+            run_coroutine(lambda: self._run_async(batch, run, context))
+        else:
+            self._run_sync(batch, run, context)
+        return self._response(batch, run)
+
+    def _caller(self, batch: Batch, context: Any) -> Callable[[int], Any]:
+        handler, records, view = self.handler, batch.records, batch.view
+        if self.with_context:
+            return lambda index: handler(view(records[index], index), context)
+        return lambda index: handler(view(records[index], index))
+
+    def _run_sync(self, batch: Batch, run: Run, context: Any) -> None:
+        call = self._caller(batch, context)
+        if self.concurrency == 1:
+            drive(run.sequential(), call)
+            return
+        next_lane = run.lane_feed()
+
+        def worker() -> None:
+            while (lane := next_lane()) is not None:
+                drive(run.lane(lane), call)
+
+        workers = min(self.concurrency, len(batch.records))
+        for future in [self.pool().submit(worker) for _ in range(workers)]:
+            future.result()
+
+    async def _run_async(self, batch: Batch, run: Run, context: Any) -> None:
+        call = self._caller(batch, context)
+        if self.concurrency == 1:
+            await drive_async(run.sequential(), call)
+            return
+        next_lane = run.lane_feed()
+
+        async def worker() -> None:
+            while (lane := next_lane()) is not None:
+                await drive_async(run.lane(lane), call)
+
+        workers = min(self.concurrency, len(batch.records))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    def _response(self, batch: Batch, run: Run) -> BatchResponse:
+        if run.out_of_time:
+            logger.warning(
+                "Deadline margin of %d ms reached: %d record(s) not started, reported for retry",
+                self.deadline_margin_ms,
+                run.not_run(),
+            )
+        if self.raise_on_all_failed and run.all_failed():
+            first = next((e for e in run.errors if e is not None), None)
+            raise AllRecordsFailedError(
+                f"all {len(batch.records)} records of the {batch.source.value} batch failed "
+                f"(first error: {first!r})",
+                run.errors,
+            ) from first
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in run.failures()]}
+
+
+@overload
+def process_batch(handler: RecordHandler, /) -> LambdaHandler: ...
+
+
+@overload
+def process_batch(
+    handler: None = None,
+    /,
+    *,
+    source: EventSource | str | None = None,
+    concurrency: int = 1,
+    deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
+    raise_on_all_failed: bool = False,
+    log_failures: bool = True,
+) -> Callable[[RecordHandler], LambdaHandler]: ...
+
+
+def process_batch(
+    handler: Callable[..., Any] | None = None,
+    /,
+    *,
+    source: EventSource | str | None = None,
+    concurrency: int = 1,
+    deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
+    raise_on_all_failed: bool = False,
+    log_failures: bool = True,
+) -> LambdaHandler | Callable[[Callable[..., Any]], LambdaHandler]:
+    """Turn a *record handler* into a Lambda handler that reports partial batch failures.
+
+    Wraps ``record_handler(record)`` or ``record_handler(record, context)`` (plain or
+    ``async def``); returns ``handler(event, context) -> {"batchItemFailures": [...]}``. A record
+    is reported unless its handler returned normally. Enable ``ReportBatchItemFailures`` on the
+    event source mapping.
+
+    - ``source``: ``"sqs"``, ``"kinesis"`` or ``"dynamodb"``; detected from the records when
+      omitted. SQS FIFO is recognised from the queue (``.fifo``) or ``MessageGroupId``.
+    - ``concurrency``: records run on a pool of this many threads (asyncio tasks for async
+      handlers), keeping order within a FIFO message group and within a stream partition key.
+    - ``deadline_margin_ms``: when the context reports less time than this, records not yet
+      started are reported as failed (retried) instead of being lost to a timeout. 0 disables.
+    - ``raise_on_all_failed``: raise :class:`AllRecordsFailedError` when no record succeeded,
+      instead of returning every record as failed.
+    - ``log_failures``: log each failed record with its traceback on ``lambdakit.batch``.
+
+    Options are checked here, when the decorator is applied, so a bad one fails at import.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise BatchConfigurationError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+    if (
+        isinstance(deadline_margin_ms, bool)
+        or not isinstance(deadline_margin_ms, int | float)
+        or deadline_margin_ms < 0
+    ):
+        raise BatchConfigurationError(
+            f"deadline_margin_ms must be a number of milliseconds >= 0, got {deadline_margin_ms!r}"
+        )
+    explicit = parse_source(source) if source is not None else None
+
+    def decorate(record_handler: Callable[..., Any]) -> LambdaHandler:
+        if not callable(record_handler):
+            raise BatchConfigurationError(
+                f"process_batch wraps a record handler, got {type(record_handler).__name__}"
+            )
+        processor = _BatchProcessor(
+            record_handler,
+            explicit,
+            concurrency,
+            int(deadline_margin_ms),
+            raise_on_all_failed,
+            log_failures,
+        )
+
+        @functools.wraps(record_handler)
+        def lambda_handler(event: Any, context: Any = None) -> BatchResponse:
+            return processor(event, context)
+
+        lambda_handler.__wrapped_processor__ = processor  # type: ignore[attr-defined]
+        return lambda_handler
+
+    if handler is not None:
+        return decorate(handler)
+    return decorate

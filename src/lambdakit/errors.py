@@ -1,0 +1,101 @@
+"""Every exception lambdakit raises derives from :class:`LambdakitError`.
+
+One root lets a handler catch "anything lambdakit refused" in one ``except`` clause, while each
+utility's subclasses say precisely what went wrong. Messages name the offending input and where
+it sits in the event (``Records[3].messageId: missing``) so that a failed invocation's log line is
+enough to find the bad record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AllRecordsFailedError",
+    "EventBuilderError",
+    "EventError",
+    "RecordDecodeError",
+    "BatchConfigurationError",
+    "BatchError",
+    "EventSourceMismatchError",
+    "InvalidRecordError",
+    "LambdakitError",
+    "NotABatchEventError",
+    "UnknownEventSourceError",
+]
+
+
+class LambdakitError(Exception):
+    """Base class of every error raised by lambdakit."""
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class EventError(LambdakitError):
+    """Base class of the errors raised while reading Lambda event records."""
+
+
+class RecordDecodeError(EventError, ValueError):
+    """A record's payload could not be decoded as asked (bad base64, JSON, attribute value).
+
+    ``where`` is the path of the offending field, e.g. ``Records[3].body``.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class EventBuilderError(EventError, ValueError):
+    """A ``lambdakit.testing`` event builder was given input it cannot turn into a real event."""
+
+
+# --- batch ---------------------------------------------------------------------------------
+
+
+class BatchError(LambdakitError):
+    """Base class of the errors raised by :mod:`lambdakit.batch`."""
+
+
+class BatchConfigurationError(BatchError, ValueError):
+    """``process_batch`` was applied with options that cannot work (raised at decoration)."""
+
+
+class NotABatchEventError(BatchError):
+    """The event is not a batch event: not a dict, or no ``Records`` list."""
+
+
+class UnknownEventSourceError(BatchError):
+    """The event source is neither detectable from the record nor one lambdakit supports."""
+
+
+class EventSourceMismatchError(BatchError):
+    """A record's ``eventSource`` differs from the source of the batch."""
+
+
+class InvalidRecordError(BatchError):
+    """A record lacks the field Lambda needs to identify it in ``batchItemFailures``.
+
+    Such a record cannot be reported individually, so the whole invocation fails before any
+    record runs: Lambda then retries the batch and nothing is silently dropped.
+    """
+
+    def __init__(self, index: int, field: str, problem: str) -> None:
+        self.index = index
+        self.field = field
+        self.problem = problem
+        super().__init__(f"Records[{index}].{field}: {problem}")
+
+
+class AllRecordsFailedError(BatchError):
+    """Every record of the batch failed, and the decorator was asked to raise in that case.
+
+    ``exceptions`` holds what each record raised, in batch order (``None`` for records that
+    were not run because of an ordering rule or the deadline).
+    """
+
+    def __init__(self, message: str, exceptions: Sequence[BaseException | None]) -> None:
+        super().__init__(message)
+        self.exceptions = list(exceptions)

@@ -1,0 +1,75 @@
+"""What every record view shares: the raw dict, its position, and decoding helpers.
+
+Views are deliberately thin: constructing one does no work, every property reads the raw dict on
+demand, and decoded payloads are cached on first access. A batch of 10,000 records whose handler
+reads one field per record therefore pays for that one field only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from lambdakit.errors import RecordDecodeError
+
+
+def where(index: int | None, field: str) -> str:
+    """The path of ``field`` for error messages: ``Records[3].body`` (or just ``body``)."""
+    return field if index is None else f"Records[{index}].{field}"
+
+
+def parse_json(text: str | bytes, index: int | None, field: str) -> Any:
+    """Parse JSON, turning a failure into a :class:`RecordDecodeError` naming the field."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise RecordDecodeError(where(index, field), f"not valid JSON ({exc})") from None
+
+
+def decode_base64(text: Any, index: int | None, field: str) -> bytes:
+    """Decode standard base64 strictly (AWS never sends anything else)."""
+    if not isinstance(text, str):
+        raise RecordDecodeError(
+            where(index, field), f"expected a base64 string, got {type(text).__name__}"
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RecordDecodeError(where(index, field), f"not valid base64 ({exc})") from None
+
+
+class RecordView:
+    """Base of the typed record views; ``raw`` is the record exactly as Lambda delivered it."""
+
+    __slots__ = ("index", "raw")
+
+    def __init__(self, raw: dict[str, Any], index: int | None = None) -> None:
+        self.raw = raw
+        self.index = index
+
+    @property
+    def event_source(self) -> str | None:
+        """``aws:sqs``, ``aws:kinesis``, ``aws:dynamodb`` ..."""
+        value = self.raw.get("eventSource")
+        return value if isinstance(value, str) else None
+
+    @property
+    def event_source_arn(self) -> str | None:
+        """The ARN of the queue, stream or table the record came from."""
+        value = self.raw.get("eventSourceARN")
+        return value if isinstance(value, str) else None
+
+    @property
+    def aws_region(self) -> str | None:
+        value = self.raw.get("awsRegion")
+        return value if isinstance(value, str) else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(index={self.index!r}, id={self.identifier!r})"
+
+    @property
+    def identifier(self) -> str | None:
+        """The value Lambda expects in ``batchItemFailures[].itemIdentifier`` for this record."""
+        raise NotImplementedError

@@ -1,0 +1,88 @@
+"""Typed, lazy view of an SQS record as Lambda delivers it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdakit.events._base import RecordView, parse_json
+
+_UNSET: Any = object()
+
+
+class SQSRecord(RecordView):
+    """One SQS message. ``body`` is the text; ``json()`` parses it once and caches the result."""
+
+    __slots__ = ("_json",)
+
+    def __init__(self, raw: dict[str, Any], index: int | None = None) -> None:
+        super().__init__(raw, index)
+        self._json: Any = _UNSET
+
+    @property
+    def identifier(self) -> str | None:
+        value = self.raw.get("messageId")
+        return value if isinstance(value, str) else None
+
+    @property
+    def message_id(self) -> str:
+        return str(self.raw["messageId"])
+
+    @property
+    def receipt_handle(self) -> str:
+        return str(self.raw["receiptHandle"])
+
+    @property
+    def body(self) -> str:
+        return str(self.raw.get("body", ""))
+
+    def json(self) -> Any:
+        """The body parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
+        if self._json is _UNSET:
+            self._json = parse_json(self.body, self.index, "body")
+        return self._json
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """System attributes (``ApproximateReceiveCount``, ``MessageGroupId`` ...), as strings."""
+        value = self.raw.get("attributes")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def message_attributes(self) -> dict[str, Any]:
+        """User message attributes in Lambda's shape: ``{"stringValue": ..., "dataType": ...}``."""
+        value = self.raw.get("messageAttributes")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def message_group_id(self) -> str | None:
+        """The FIFO message group, or ``None`` on a standard queue."""
+        return self.attributes.get("MessageGroupId")
+
+    @property
+    def message_deduplication_id(self) -> str | None:
+        return self.attributes.get("MessageDeduplicationId")
+
+    @property
+    def sequence_number(self) -> str | None:
+        """The FIFO sequence number, or ``None`` on a standard queue."""
+        return self.attributes.get("SequenceNumber")
+
+    @property
+    def approximate_receive_count(self) -> int:
+        return int(self.attributes.get("ApproximateReceiveCount", "1"))
+
+    @property
+    def sent_timestamp(self) -> int | None:
+        """Milliseconds since the epoch at which the message was sent."""
+        value = self.attributes.get("SentTimestamp")
+        return int(value) if value is not None else None
+
+    @property
+    def md5_of_body(self) -> str | None:
+        return self.raw.get("md5OfBody")
+
+    @property
+    def queue_name(self) -> str | None:
+        """The queue's name, taken from ``eventSourceARN``."""
+        arn = self.event_source_arn
+        return arn.rsplit(":", 1)[-1] if arn else None
