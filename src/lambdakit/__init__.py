@@ -6,11 +6,12 @@ The decorators users reach for first are importable from here. They load on firs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from lambdakit.errors import LambdakitError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from lambdakit.batch import process_batch
 
 __version__ = "0.1.0"

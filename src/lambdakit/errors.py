@@ -8,7 +8,9 @@ enough to find the bad record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "AllRecordsFailedError",

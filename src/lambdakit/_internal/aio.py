@@ -1,30 +1,61 @@
-"""Running a coroutine to completion from synchronous code (Lambda handlers are synchronous)."""
+"""Running asyncio code from synchronous code (Lambda handlers are synchronous).
+
+asyncio is imported here, on first use, and never by ``import lambdakit.batch``: it costs about
+30 ms of cold start and only async record handlers need it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
+CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, read without importing inspect
 
 
-def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``factory()`` on a fresh event loop and return its result.
+def is_coroutine_function(function: Any) -> bool:
+    """``inspect.iscoroutinefunction`` without importing inspect for plain functions."""
+    code = getattr(function, "__code__", None)
+    if code is not None and not hasattr(function, "_is_coroutine_marker"):
+        return bool(code.co_flags & CO_COROUTINE)
+    import inspect
+
+    return inspect.iscoroutinefunction(function)
+
+
+def with_event_loop(body: Callable[[asyncio.AbstractEventLoop], T]) -> T:
+    """Call ``body(loop)`` with a fresh event loop, closed afterwards.
 
     When the caller is itself inside a running loop (an async test calling a Lambda handler),
-    ``asyncio.run`` would refuse, so the coroutine runs on a loop in a helper thread instead.
+    that thread cannot run a second loop, so ``body`` runs on a helper thread instead.
     """
+    import asyncio
+
+    def run() -> T:
+        loop = asyncio.new_event_loop()
+        try:
+            return body(loop)
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(factory())
-    outcome: list[Any] = []
+        return run()
+    import threading
+
+    outcome: list[tuple[bool, Any]] = []
 
     def target() -> None:
         try:
-            outcome.append((True, asyncio.run(factory())))
+            outcome.append((True, run()))
         except BaseException as exc:
             outcome.append((False, exc))
 

@@ -15,8 +15,11 @@ with a forked child.
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
+from _thread import allocate_lock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["client", "endpoint_env_var", "reset_clients"]
 
@@ -29,7 +32,7 @@ _SERVICE_ENV_NAMES = {
 }
 
 _clients: dict[tuple[str, str | None, str | None, str | None, int], Any] = {}
-_lock = threading.Lock()
+_lock = allocate_lock()
 
 
 def endpoint_env_var(service: str) -> str:

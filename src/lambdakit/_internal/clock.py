@@ -8,10 +8,13 @@ and advance it explicitly, which keeps tests free of sleeps.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-Clock = Callable[[], float]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-monotonic: Clock = time.monotonic
+    Clock = Callable[[], float]
+
+monotonic = time.monotonic
 
 __all__ = ["Clock", "monotonic"]

@@ -2,45 +2,48 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import inspect
-import logging
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, overload
+from _thread import allocate_lock
 
-from lambdakit._internal.aio import run_coroutine
+from lambdakit._internal.aio import is_coroutine_function, with_event_loop
+from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.batch._run import Run, drive, drive_async
-from lambdakit.batch._sources import Batch, EventSource, parse_source, read_batch
+from lambdakit.batch._sources import parse_source, read_batch
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
 
-logger = logging.getLogger("lambdakit.batch")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import Any, TypeVar, overload
+
+    from lambdakit.batch._sources import Batch
+
+    RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
+    LambdaHandler = Callable[[Any, Any], "BatchResponse"]
 
 BatchResponse = dict[str, list[dict[str, str]]]
-LambdaHandler = Callable[[Any, Any], BatchResponse]
-RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
 
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 
 
 def _takes_context(handler: Callable[..., Any]) -> bool:
     """Whether the record handler accepts a second positional argument (the Lambda context)."""
+    code = getattr(handler, "__code__", None)
+    if code is not None and not hasattr(handler, "__self__"):
+        varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
+        return varargs or code.co_argcount >= 2
+    import inspect  # bound methods, partials, callable objects: rare, and worth the import
+
     try:
         parameters = list(inspect.signature(handler).parameters.values())
     except (TypeError, ValueError):
         return False
-    positional = 0
-    for parameter in parameters:
-        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            return True
-        if parameter.kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        ):
-            positional += 1
-    return positional >= 2
+    kinds = [p.kind for p in parameters]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return True
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(kind in positional for kind in kinds) >= 2
 
 
 class _BatchProcessor:
@@ -49,9 +52,9 @@ class _BatchProcessor:
     def __init__(
         self,
         handler: Callable[..., Any],
-        source: EventSource | None,
+        source: str | None,
         concurrency: int,
-        deadline_margin_ms: int,
+        deadline_margin_ms: float,
         raise_on_all_failed: bool,
         log_failures: bool,
     ) -> None:
@@ -61,17 +64,19 @@ class _BatchProcessor:
         self.deadline_margin_ms = deadline_margin_ms
         self.raise_on_all_failed = raise_on_all_failed
         self.log_failures = log_failures
-        self.is_async = inspect.iscoroutinefunction(handler)
+        self.is_async = is_coroutine_function(handler)
         self.with_context = _takes_context(handler)
         self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._pool_lock = allocate_lock()
 
     def pool(self) -> ThreadPoolExecutor:
-        # Created on first concurrent batch and reused: threads outlive an invocation just as
-        # boto3 clients do, so later invocations do not pay for starting them.
+        # Created on the first concurrent batch and reused: threads outlive an invocation just
+        # as boto3 clients do, so later invocations do not pay for starting them.
         if self._pool is None:
             with self._pool_lock:
                 if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._pool = ThreadPoolExecutor(
                         max_workers=self.concurrency, thread_name_prefix="lambdakit-batch"
                     )
@@ -82,23 +87,28 @@ class _BatchProcessor:
         if batch is None:
             return {"batchItemFailures": []}
         run = Run(batch, context, self.deadline_margin_ms, self.log_failures)
+        extra = (context,) if self.with_context else ()
         if self.is_async:
-            run_coroutine(lambda: self._run_async(batch, run, context))
+            with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
+        elif self.concurrency == 1:
+            run.sequential(self._with_extra(self.handler, extra))
         else:
-            self._run_sync(batch, run, context)
+            self._run_threads(batch, run, extra)
         return self._response(batch, run)
 
-    def _caller(self, batch: Batch, context: Any) -> Callable[[int], Any]:
-        handler, records, view = self.handler, batch.records, batch.view
-        if self.with_context:
-            return lambda index: handler(view(records[index], index), context)
-        return lambda index: handler(view(records[index], index))
+    @staticmethod
+    def _with_extra(handler: Callable[..., Any], extra: tuple[Any, ...]) -> Callable[[Any], Any]:
+        """``handler`` itself when it takes only the record (the fast, common case)."""
+        if not extra:
+            return handler
+        return lambda record: handler(record, *extra)
 
-    def _run_sync(self, batch: Batch, run: Run, context: Any) -> None:
-        call = self._caller(batch, context)
-        if self.concurrency == 1:
-            drive(run.sequential(), call)
-            return
+    def _call(self, batch: Batch, extra: tuple[Any, ...]) -> Callable[[int], Any]:
+        handler, records, view = self.handler, batch.records, batch.view
+        return lambda index: handler(view(records[index], index), *extra)
+
+    def _run_threads(self, batch: Batch, run: Run, extra: tuple[Any, ...]) -> None:
+        call = self._call(batch, extra)
         next_lane = run.lane_feed()
 
         def worker() -> None:
@@ -109,23 +119,34 @@ class _BatchProcessor:
         for future in [self.pool().submit(worker) for _ in range(workers)]:
             future.result()
 
-    async def _run_async(self, batch: Batch, run: Run, context: Any) -> None:
-        call = self._caller(batch, context)
+    def _run_async(
+        self, loop: asyncio.AbstractEventLoop, batch: Batch, run: Run, extra: tuple[Any, ...]
+    ) -> None:
+        handler = self.handler
         if self.concurrency == 1:
-            await drive_async(run.sequential(), call)
+            # One loop for the whole batch; records run one after the other on it.
+            run.sequential(
+                lambda record: loop.run_until_complete(handler(record, *extra))
+            )
             return
+        import asyncio
+
+        call = self._call(batch, extra)
         next_lane = run.lane_feed()
 
         async def worker() -> None:
             while (lane := next_lane()) is not None:
                 await drive_async(run.lane(lane), call)
 
-        workers = min(self.concurrency, len(batch.records))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        async def all_workers() -> None:
+            workers = min(self.concurrency, len(batch.records))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+
+        loop.run_until_complete(all_workers())
 
     def _response(self, batch: Batch, run: Run) -> BatchResponse:
         if run.out_of_time:
-            logger.warning(
+            get_logger("lambdakit.batch").warning(
                 "Deadline margin of %d ms reached: %d record(s) not started, reported for retry",
                 self.deadline_margin_ms,
                 run.not_run(),
@@ -133,37 +154,38 @@ class _BatchProcessor:
         if self.raise_on_all_failed and run.all_failed():
             first = next((e for e in run.errors if e is not None), None)
             raise AllRecordsFailedError(
-                f"all {len(batch.records)} records of the {batch.source.value} batch failed "
+                f"all {len(batch.records)} records of the {batch.source} batch failed "
                 f"(first error: {first!r})",
                 run.errors,
             ) from first
         return {"batchItemFailures": [{"itemIdentifier": i} for i in run.failures()]}
 
 
-@overload
-def process_batch(handler: RecordHandler, /) -> LambdaHandler: ...
+if TYPE_CHECKING:
 
+    @overload
+    def process_batch(handler: RecordHandler, /) -> LambdaHandler: ...
 
-@overload
-def process_batch(
-    handler: None = None,
-    /,
-    *,
-    source: EventSource | str | None = None,
-    concurrency: int = 1,
-    deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
-    raise_on_all_failed: bool = False,
-    log_failures: bool = True,
-) -> Callable[[RecordHandler], LambdaHandler]: ...
+    @overload
+    def process_batch(
+        handler: None = None,
+        /,
+        *,
+        source: str | None = None,
+        concurrency: int = 1,
+        deadline_margin_ms: float = DEFAULT_DEADLINE_MARGIN_MS,
+        raise_on_all_failed: bool = False,
+        log_failures: bool = True,
+    ) -> Callable[[RecordHandler], LambdaHandler]: ...
 
 
 def process_batch(
     handler: Callable[..., Any] | None = None,
     /,
     *,
-    source: EventSource | str | None = None,
+    source: str | None = None,
     concurrency: int = 1,
-    deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
+    deadline_margin_ms: float = DEFAULT_DEADLINE_MARGIN_MS,
     raise_on_all_failed: bool = False,
     log_failures: bool = True,
 ) -> LambdaHandler | Callable[[Callable[..., Any]], LambdaHandler]:
@@ -175,7 +197,7 @@ def process_batch(
     event source mapping.
 
     - ``source``: ``"sqs"``, ``"kinesis"`` or ``"dynamodb"``; detected from the records when
-      omitted. SQS FIFO is recognised from the queue (``.fifo``) or ``MessageGroupId``.
+      omitted. SQS FIFO is recognised from the queue's ``.fifo`` ARN.
     - ``concurrency``: records run on a pool of this many threads (asyncio tasks for async
       handlers), keeping order within a FIFO message group and within a stream partition key.
     - ``deadline_margin_ms``: when the context reports less time than this, records not yet
@@ -207,16 +229,15 @@ def process_batch(
             record_handler,
             explicit,
             concurrency,
-            int(deadline_margin_ms),
+            deadline_margin_ms,
             raise_on_all_failed,
             log_failures,
         )
 
-        @functools.wraps(record_handler)
         def lambda_handler(event: Any, context: Any = None) -> BatchResponse:
             return processor(event, context)
 
-        lambda_handler.__wrapped_processor__ = processor  # type: ignore[attr-defined]
+        wraps(lambda_handler, record_handler)
         return lambda_handler
 
     if handler is not None:

@@ -1,86 +1,55 @@
-"""Running a batch's records under its ordering rules, sequentially, on threads, or on asyncio.
+"""Running a batch's records under its ordering rules: sequentially, on threads, or on asyncio.
 
-The rules live in one place, :class:`Run`, and are expressed as *step generators*: a generator
-yields the index of the next record it wants run and is sent back what that record raised
-(``None`` on success). Drivers only call the handler: :func:`drive` for plain functions,
-:func:`drive_async` for coroutines. Sequential, threaded and asyncio execution therefore share
-every decision about which record may start.
+The rules live in :class:`Run`. Sequential processing is one tight loop (it is the default and
+the per-record overhead budget is a fraction of a microsecond). Concurrent processing hands out
+*lanes*, records that must run in order, to workers; a lane is a step generator that yields
+the index of the next record it wants run and is sent back what that record raised (``None``
+on success), so threads and asyncio tasks share every decision about which record may start.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import Any
+from _thread import allocate_lock
 
-from lambdakit.batch._sources import Batch, Ordering
+from lambdakit._internal.deadline import deadline_of
+from lambdakit._internal.lazy import get_logger
+from lambdakit.batch._sources import GROUPED, INDEPENDENT
 
-logger = logging.getLogger("lambdakit.batch")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Generator
+    from typing import Any
+
+    from lambdakit.batch._sources import Batch
+
+    Steps = Generator[int, BaseException | None, None]
 
 NOT_RUN, OK, FAILED = 0, 1, 2
-
-Steps = Generator[int, "BaseException | None", None]
 
 
 class Run:
     """The state of one invocation's batch: what ran, what failed, what may still start."""
 
     def __init__(
-        self, batch: Batch, context: Any, margin_ms: int, log_failures: bool = True
+        self, batch: Batch, context: Any, margin_ms: float, log_failures: bool = True
     ) -> None:
         count = len(batch.records)
         self.batch = batch
         self.status = [NOT_RUN] * count
         self.errors: list[BaseException | None] = [None] * count
-        self.ordered = batch.ordering is not Ordering.INDEPENDENT
+        self.ordered = batch.ordering != INDEPENDENT
         self.log_failures = log_failures
         self.out_of_time = False
         self.started = 0
         # Stream sources: once a record fails, records with a higher sequence number will be
         # redelivered from the checkpoint anyway, so they are not started.
         self.stop_above: int | None = None
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self.margin_ms = margin_ms
-        self._remaining = self._deadline_probe(context, margin_ms)
+        self.deadline = deadline_of(context, margin_ms) if margin_ms > 0 else None
 
-    @staticmethod
-    def _deadline_probe(context: Any, margin_ms: int) -> Callable[[], Any] | None:
-        """The context's countdown, or ``None`` when it cannot be trusted.
-
-        A context that reports no time at all at the start of a batch (a bare mock, or a
-        stand-in returning 0) would otherwise skip every record forever; such a context is
-        treated as having no deadline.
-        """
-        probe: Callable[[], Any] | None = getattr(context, "get_remaining_time_in_millis", None)
-        if margin_ms <= 0 or probe is None or not callable(probe):
-            return None
-        try:
-            first = probe()
-        except Exception:
-            return None
-        if isinstance(first, bool) or not isinstance(first, int | float) or first <= 0:
-            return None
-        return probe
-
-    def may_start(self, index: int) -> bool:
-        """Whether record ``index`` may start now (its lane is checked by the caller)."""
-        if self.out_of_time:
-            return False
-        if self._remaining is not None and self.started and self._remaining() < self.margin_ms:
-            # The first record always starts, so every invocation makes progress.
-            self.out_of_time = True
-            return False
-        stop = self.stop_above
-        if stop is not None and self.batch.sequence is not None:
-            return self.batch.sequence[index] <= stop
-        return True
-
-    def record(self, index: int, error: BaseException | None) -> None:
-        """Note what record ``index`` did."""
-        if error is None:
-            self.status[index] = OK
-            return
+    def fail(self, index: int, error: BaseException) -> None:
+        """Note that record ``index`` raised ``error``."""
         self.status[index] = FAILED
         self.errors[index] = error
         if self.batch.sequence is not None:
@@ -89,7 +58,7 @@ class Run:
                 if self.stop_above is None or sequence < self.stop_above:
                     self.stop_above = sequence
         if self.log_failures:
-            logger.warning(
+            get_logger("lambdakit.batch").warning(
                 "Records[%d] (%s) failed and will be retried: %r",
                 index,
                 self.batch.identifiers[index],
@@ -97,41 +66,78 @@ class Run:
                 exc_info=error,
             )
 
-    # --- step generators ---------------------------------------------------------------------
+    def sequential(self, handler: Callable[[Any], Any]) -> None:
+        """Every record in batch order, calling ``handler(view)``.
 
-    def sequential(self) -> Steps:
-        """Every record in batch order; a failure breaks its lane (FIFO group / stream key)."""
-        keys = self.batch.lane_keys if self.ordered else None
+        A failure breaks its FIFO group (the group's later records are not run); for streams,
+        records after the failed sequence number are not run. The first record always starts,
+        so every invocation makes progress; later ones start only while the margin is not
+        reached.
+        """
+        batch = self.batch
+        view = batch.view
+        status = self.status
+        groups = batch.lane_keys if batch.ordering == GROUPED else None
+        sequence = batch.sequence
         broken: set[Any] = set()
-        for index in range(len(self.status)):
-            if keys is not None and keys[index] in broken:
+        deadline = self.deadline
+        clock = deadline.clock if deadline is not None else None
+        cutoff = deadline.cutoff if deadline is not None else 0.0
+        started = 0
+        for index, raw in enumerate(batch.records):
+            if groups is not None and groups[index] in broken:
                 continue
-            if not self.may_start(index):
-                if self.out_of_time:
-                    return
+            if started and clock is not None and clock() > cutoff:
+                self.out_of_time = True
+                break
+            stop = self.stop_above
+            if stop is not None and sequence is not None and sequence[index] > stop:
                 continue
-            self.started += 1
-            error = yield index
-            self.record(index, error)
-            if error is not None and keys is not None:
-                broken.add(keys[index])
+            started += 1
+            try:
+                handler(view(raw, index))
+            except Exception as exc:
+                self.fail(index, exc)
+                if groups is not None:
+                    broken.add(groups[index])
+            else:
+                status[index] = OK
+        self.started = started
+
+    # --- concurrent processing -----------------------------------------------------------------
+
+    def may_start(self, index: int) -> bool:
+        """Whether record ``index`` may start now (used by concurrent lanes)."""
+        if self.out_of_time:
+            return False
+        deadline = self.deadline
+        if deadline is not None and self.started and deadline.reached():
+            self.out_of_time = True
+            return False
+        stop = self.stop_above
+        if stop is not None and self.batch.sequence is not None:
+            return self.batch.sequence[index] <= stop
+        return True
 
     def lane(self, indices: list[int]) -> Steps:
-        """One lane in order; the lane stops at its first failure (when ordering matters)."""
+        """One lane in order; the lane stops at its first failure when ordering matters."""
         for index in indices:
             if not self.may_start(index):
                 return
             with self._lock:
                 self.started += 1
             error = yield index
-            self.record(index, error)
-            if error is not None and self.ordered:
+            if error is None:
+                self.status[index] = OK
+                continue
+            self.fail(index, error)
+            if self.ordered:
                 return
 
     def lane_feed(self) -> Callable[[], list[int] | None]:
         """A thread-safe source of lanes for workers to pull from, in batch order."""
-        lanes: Iterator[list[int]] = iter(self.batch.lanes())
-        lock = threading.Lock()
+        lanes = iter(self.batch.lanes())
+        lock = allocate_lock()
 
         def next_lane() -> list[int] | None:
             with lock:
@@ -147,9 +153,10 @@ class Run:
         For streams Lambda checkpoints at one sequence number, so only the lowest record that
         failed or did not run is reported; Lambda redelivers from there.
         """
-        pending = [i for i, status in enumerate(self.status) if status != OK]
-        if not pending:
+        status = self.status
+        if status[0] == OK and status.count(OK) == len(status):
             return []
+        pending = [i for i, value in enumerate(status) if value != OK]
         ids = self.batch.identifiers
         if self.batch.sequence is not None:
             sequence = self.batch.sequence

@@ -4,15 +4,14 @@ A source decides three things: which field identifies a record in ``batchItemFai
 record view the handler receives, and which records must run in order (a *lane*). Everything
 else, running records and reporting failures, is the same for all sources and lives in
 ``_run.py``.
+
+Validation reads every record before any runs, so it is written as C-speed passes (``map`` with
+``itemgetter``) with a slow, per-record path used only to word the error precisely.
 """
 
 from __future__ import annotations
 
-import enum
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
 
 from lambdakit.errors import (
     EventSourceMismatchError,
@@ -20,63 +19,96 @@ from lambdakit.errors import (
     NotABatchEventError,
     UnknownEventSourceError,
 )
-from lambdakit.events import DynamoDBRecord, KinesisRecord, RecordView, SQSRecord
+from lambdakit.events.dynamodb import DynamoDBRecord
+from lambdakit.events.kinesis import KinesisRecord
+from lambdakit.events.sqs import SQSRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from lambdakit.events import RecordView
 
 
-class EventSource(str, enum.Enum):
-    """The event sources ``process_batch`` supports (pass one as ``source=`` to skip detection)."""
+class EventSource:
+    """The event sources ``process_batch`` supports (pass one as ``source=`` to skip detection).
+
+    Plain strings, so ``source="sqs"`` and ``source=EventSource.SQS`` are the same thing.
+    """
 
     SQS = "sqs"
     KINESIS = "kinesis"
     DYNAMODB = "dynamodb"
+    ALL = (SQS, KINESIS, DYNAMODB)
 
 
-class Ordering(enum.Enum):
-    INDEPENDENT = "independent"  # SQS standard: every record on its own
-    GROUPED = "grouped"  # SQS FIFO: in order within a message group
-    STREAM = "stream"  # Kinesis, DynamoDB Streams: checkpoint at the lowest failure
+# How records are ordered.
+INDEPENDENT = "independent"  # SQS standard: every record on its own
+GROUPED = "grouped"  # SQS FIFO: in order within a message group
+STREAM = "stream"  # Kinesis, DynamoDB Streams: checkpoint at the lowest failure
 
-
-_ALIASES = {
-    "sqs": EventSource.SQS,
+# eventSource values Lambda puts on records.
+_EVENT_SOURCES = {
     "aws:sqs": EventSource.SQS,
-    "kinesis": EventSource.KINESIS,
     "aws:kinesis": EventSource.KINESIS,
+    "aws:dynamodb": EventSource.DYNAMODB,
+}
+_ALIASES = {
+    **_EVENT_SOURCES,
+    "sqs": EventSource.SQS,
+    "kinesis": EventSource.KINESIS,
     "dynamodb": EventSource.DYNAMODB,
     "dynamodbstreams": EventSource.DYNAMODB,
     "dynamodb_streams": EventSource.DYNAMODB,
     "dynamodb-streams": EventSource.DYNAMODB,
-    "aws:dynamodb": EventSource.DYNAMODB,
 }
 
 
-def parse_source(value: EventSource | str) -> EventSource:
-    """An explicit ``source=`` option to an :class:`EventSource`, or a typed error."""
-    if isinstance(value, EventSource):
-        return value
+def parse_source(value: str) -> str:
+    """An explicit ``source=`` option to one of :attr:`EventSource.ALL`, or a typed error."""
     found = _ALIASES.get(str(value).lower())
     if found is None:
         raise UnknownEventSourceError(
-            f"source={value!r} is not supported; use one of {[s.value for s in EventSource]}"
+            f"source={value!r} is not supported; use one of {list(EventSource.ALL)}"
         )
     return found
 
 
-@dataclass(frozen=True)
 class Batch:
     """A validated batch: what to run, how to identify each record, which lane it is in."""
 
-    source: EventSource
-    ordering: Ordering
-    records: list[dict[str, Any]]
-    identifiers: list[str]
-    # What orders records: the FIFO group or the stream's partition/item key; ``None`` when
-    # every record is independent.
-    lane_keys: list[Any] | None
-    view: Callable[[dict[str, Any], int], RecordView]
-    # Stream sources only: sequence numbers as integers (they exceed 64 bits and must never be
-    # compared as strings: "9" > "10").
-    sequence: list[int] | None = None
+    __slots__ = ("_lane_keys", "identifiers", "ordering", "records", "sequence", "source", "view")
+
+    def __init__(
+        self,
+        source: str,
+        ordering: str,
+        records: list[dict[str, Any]],
+        identifiers: list[str],
+        lane_keys: list[Any] | Callable[[], list[Any]] | None,
+        view: Callable[[dict[str, Any], int], RecordView],
+        sequence: list[int] | None = None,
+    ) -> None:
+        self.source = source
+        self.ordering = ordering
+        self.records = records
+        self.identifiers = identifiers
+        self._lane_keys = lane_keys
+        self.view = view
+        # Stream sources only: sequence numbers as integers. They exceed 64 bits and must never
+        # be compared as strings ("9" > "10").
+        self.sequence = sequence
+
+    @property
+    def lane_keys(self) -> list[Any] | None:
+        """What orders records: the FIFO group or the stream's partition / item key (computed
+        on first use, since sequential stream processing never needs it); ``None`` when every
+        record is independent."""
+        keys = self._lane_keys
+        if callable(keys):
+            keys = self._lane_keys = keys()
+        return keys
 
     def lanes(self) -> list[list[int]]:
         """Indices that must run in order, each lane in batch order."""
@@ -95,7 +127,7 @@ def _records_of(event: Any) -> list[Any]:
         )
     records = event.get("Records")
     if records is None:
-        present = sorted(event)[:8]
+        present = sorted(map(str, event))[:8]
         raise NotABatchEventError(
             f"event: not a batch event, no 'Records' key (keys present: {present})"
         )
@@ -106,7 +138,23 @@ def _records_of(event: Any) -> list[Any]:
     return records
 
 
-def _detect(records: list[Any], explicit: EventSource | None) -> EventSource:
+_event_source = itemgetter("eventSource")
+
+
+def _detect(records: list[Any], explicit: str | None) -> str:
+    try:
+        seen = set(map(_event_source, records))
+    except (KeyError, TypeError, AttributeError):
+        seen = set()
+    if len(seen) == 1:
+        found = _EVENT_SOURCES.get(next(iter(seen)))
+        if found is not None and explicit in (None, found):
+            return found
+    return _detect_slowly(records, explicit)
+
+
+def _detect_slowly(records: list[Any], explicit: str | None) -> str:
+    """Record by record, to name the first one that is wrong."""
     source = explicit
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -118,103 +166,111 @@ def _detect(records: list[Any], explicit: EventSource | None) -> EventSource:
                     f"Records[{index}].eventSource: missing; pass source= to process_batch"
                 )
             continue
-        found = _ALIASES.get(str(raw).lower()) if str(raw).startswith("aws:") else None
+        found = _EVENT_SOURCES.get(raw) if isinstance(raw, str) else None
         if found is None:
             raise UnknownEventSourceError(
                 f"Records[{index}].eventSource: {raw!r} is not a supported source "
-                "(aws:sqs, aws:kinesis, aws:dynamodb)"
+                f"({', '.join(_EVENT_SOURCES)})"
             )
         if source is None:
             source = found
-        elif found is not source:
+        elif found != source:
             raise EventSourceMismatchError(
-                f"Records[{index}].eventSource: {raw!r} in a batch of {source.value} records"
+                f"Records[{index}].eventSource: {raw!r} in a batch of {source} records"
             )
     assert source is not None  # records is not empty here
     return source
 
 
-def _identifier(record: dict[str, Any], index: int, path: Sequence[str]) -> str:
-    value: Any = record
+def _field(value: Any, path: Sequence[str]) -> Any:
     for part in path:
         value = value.get(part) if isinstance(value, dict) else None
-    field = ".".join(path)
-    if value is None:
-        raise InvalidRecordError(index, field, "missing")
-    if not isinstance(value, str) or not value:
-        raise InvalidRecordError(index, field, f"expected a non-empty string, got {value!r}")
     return value
 
 
-def _sequence_number(value: str, index: int, field: str) -> int:
-    if not value.isdigit():
-        raise InvalidRecordError(index, field, f"not a decimal sequence number: {value!r}")
-    return int(value)
+def _identifiers(records: list[dict[str, Any]], path: tuple[str, ...]) -> list[str]:
+    """The identifier of every record; :class:`InvalidRecordError` names the first bad one."""
+    getter: Callable[[dict[str, Any]], Any] = (
+        itemgetter(path[0]) if len(path) == 1 else (lambda r: r[path[0]][path[1]])
+    )
+    try:
+        found = list(map(getter, records))
+    except (KeyError, TypeError):
+        found = []
+    if len(found) == len(records) and set(map(type, found)) == {str} and "" not in found:
+        return found
+    for index, record in enumerate(records):
+        value = _field(record, path)
+        if value is None:
+            raise InvalidRecordError(index, ".".join(path), "missing")
+        if not isinstance(value, str) or not value:
+            raise InvalidRecordError(
+                index, ".".join(path), f"expected a non-empty string, got {value!r}"
+            )
+    raise AssertionError("unreachable: a bad identifier was not found twice")
+
+
+def _sequence_numbers(identifiers: list[str], field: str) -> list[int]:
+    for index, value in enumerate(identifiers):
+        if not value.isdigit():
+            raise InvalidRecordError(index, field, f"not a decimal sequence number: {value!r}")
+    return list(map(int, identifiers))
 
 
 def _sqs_is_fifo(records: list[dict[str, Any]]) -> bool:
-    for record in records:
-        arn = record.get("eventSourceARN")
-        if isinstance(arn, str) and arn.endswith(".fifo"):
-            return True
-        attributes = record.get("attributes")
-        if isinstance(attributes, dict) and "MessageGroupId" in attributes:
-            return True
-    return False
+    """A FIFO queue's ARN ends in ``.fifo``; a batch comes from one queue.
 
-
-def _sqs(records: list[dict[str, Any]]) -> Batch:
-    ids = [_identifier(r, i, ("messageId",)) for i, r in enumerate(records)]
-    if not _sqs_is_fifo(records):
-        return Batch(
-            EventSource.SQS,
-            Ordering.INDEPENDENT,
-            records,
-            ids,
-            None,
-            SQSRecord,
-        )
-    groups = [_identifier(r, i, ("attributes", "MessageGroupId")) for i, r in enumerate(records)]
-    return Batch(EventSource.SQS, Ordering.GROUPED, records, ids, groups, SQSRecord)
-
-
-def _kinesis(records: list[dict[str, Any]]) -> Batch:
-    field = ("kinesis", "sequenceNumber")
-    ids = [_identifier(r, i, field) for i, r in enumerate(records)]
-    sequence = [_sequence_number(s, i, ".".join(field)) for i, s in enumerate(ids)]
-    keys = [(r.get("kinesis") or {}).get("partitionKey") for r in records]
-    return Batch(EventSource.KINESIS, Ordering.STREAM, records, ids, keys, KinesisRecord, sequence)
-
-
-def _item_key(record: dict[str, Any]) -> str:
-    keys = (record.get("dynamodb") or {}).get("Keys")
-    return json.dumps(keys, sort_keys=True, separators=(",", ":"))
-
-
-def _dynamodb(records: list[dict[str, Any]]) -> Batch:
-    field = ("dynamodb", "SequenceNumber")
-    ids = [_identifier(r, i, field) for i, r in enumerate(records)]
-    sequence = [_sequence_number(s, i, ".".join(field)) for i, s in enumerate(ids)]
-    keys = [_item_key(r) for r in records]
-    return Batch(
-        EventSource.DYNAMODB,
-        Ordering.STREAM,
-        records,
-        ids,
-        keys,
-        DynamoDBRecord,
-        sequence,
+    ``MessageGroupId`` alone does not make a queue FIFO: standard queues accept it too (fair
+    queues) without any ordering. Only records without an ARN (hand-built events) are judged by
+    their attributes, where FIFO messages also carry a ``SequenceNumber``.
+    """
+    arn = records[0].get("eventSourceARN")
+    if isinstance(arn, str):
+        return arn.endswith(".fifo")
+    attributes = records[0].get("attributes")
+    return (
+        isinstance(attributes, dict)
+        and "MessageGroupId" in attributes
+        and "SequenceNumber" in attributes
     )
 
 
-_BUILDERS: dict[EventSource, Callable[[list[dict[str, Any]]], Batch]] = {
+def _sqs(records: list[dict[str, Any]]) -> Batch:
+    ids = _identifiers(records, ("messageId",))
+    if not _sqs_is_fifo(records):
+        return Batch(EventSource.SQS, INDEPENDENT, records, ids, None, SQSRecord)
+    groups = _identifiers(records, ("attributes", "MessageGroupId"))
+    return Batch(EventSource.SQS, GROUPED, records, ids, groups, SQSRecord)
+
+
+def _kinesis(records: list[dict[str, Any]]) -> Batch:
+    ids = _identifiers(records, ("kinesis", "sequenceNumber"))
+    sequence = _sequence_numbers(ids, "kinesis.sequenceNumber")
+    keys = lambda: [_field(r, ("kinesis", "partitionKey")) for r in records]  # noqa: E731
+    return Batch(EventSource.KINESIS, STREAM, records, ids, keys, KinesisRecord, sequence)
+
+
+def _item_key(record: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(_field(record, ("dynamodb", "Keys")), sort_keys=True, separators=(",", ":"))
+
+
+def _dynamodb(records: list[dict[str, Any]]) -> Batch:
+    ids = _identifiers(records, ("dynamodb", "SequenceNumber"))
+    sequence = _sequence_numbers(ids, "dynamodb.SequenceNumber")
+    keys = lambda: [_item_key(r) for r in records]  # noqa: E731
+    return Batch(EventSource.DYNAMODB, STREAM, records, ids, keys, DynamoDBRecord, sequence)
+
+
+_BUILDERS: dict[str, Callable[[list[dict[str, Any]]], Batch]] = {
     EventSource.SQS: _sqs,
     EventSource.KINESIS: _kinesis,
     EventSource.DYNAMODB: _dynamodb,
 }
 
 
-def read_batch(event: Any, explicit: EventSource | None) -> Batch | None:
+def read_batch(event: Any, explicit: str | None) -> Batch | None:
     """Validate ``event`` as a batch; ``None`` for an empty one.
 
     Every record's identifier is checked before any record runs: a record that could not be

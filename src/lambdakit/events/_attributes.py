@@ -10,28 +10,36 @@ decode.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable
-from decimal import Context, Decimal, InvalidOperation
-from typing import Any
-
 from lambdakit.errors import RecordDecodeError
 
-# DynamoDB numbers have up to 38 digits of precision; boto3 uses the same context.
-_NUMBER_CONTEXT = Context(Emin=-128, Emax=126, prec=38)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from decimal import Context, Decimal
+    from typing import Any
+
+_number_context: Context | None = None
 
 
 def _number(value: Any, path: str) -> Decimal:
+    global _number_context
+    import decimal  # loaded when the first number is read, not at cold start
+
+    if _number_context is None:
+        # DynamoDB numbers have up to 38 digits of precision; boto3 uses the same context.
+        _number_context = decimal.Context(Emin=-128, Emax=126, prec=38)
     try:
-        return _NUMBER_CONTEXT.create_decimal(str(value))
-    except (InvalidOperation, ValueError):
+        return _number_context.create_decimal(str(value))
+    except (decimal.InvalidOperation, ValueError):
         raise RecordDecodeError(path, f"not a DynamoDB number: {value!r}") from None
 
 
 def _binary(value: Any, path: str) -> bytes:
     if isinstance(value, bytes | bytearray):
         return bytes(value)
+    import base64
+    import binascii
+
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError, TypeError):

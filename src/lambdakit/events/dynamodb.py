@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lambdakit.events._attributes import deserialize_image
 from lambdakit.events._base import RecordView, where
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class DynamoDBRecord(RecordView):
     """One item-level change. Images are deserialized to plain Python on first access."""
 
     __slots__ = ("_images",)
-
-    def __init__(self, raw: dict[str, Any], index: int | None = None) -> None:
-        super().__init__(raw, index)
-        self._images: dict[str, dict[str, Any] | None] = {}
+    _images: dict[str, dict[str, Any] | None]
 
     @property
     def _dynamodb(self) -> dict[str, Any]:
@@ -23,14 +22,18 @@ class DynamoDBRecord(RecordView):
         return value if isinstance(value, dict) else {}
 
     def _image(self, field: str) -> dict[str, Any] | None:
-        if field not in self._images:
+        try:
+            images = self._images
+        except AttributeError:
+            images = self._images = {}  # decoded images, filled on first access
+        if field not in images:
             image = self._dynamodb.get(field)
-            self._images[field] = (
+            images[field] = (
                 None
                 if image is None
                 else deserialize_image(image, where(self.index, f"dynamodb.{field}"))
             )
-        return self._images[field]
+        return images[field]
 
     @property
     def identifier(self) -> str | None:

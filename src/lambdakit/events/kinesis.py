@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lambdakit.events._base import RecordView, decode_base64, parse_json
 
-_UNSET: Any = object()
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class KinesisRecord(RecordView):
     """One Kinesis record. ``data`` is the decoded payload (bytes); ``json()`` parses it."""
 
     __slots__ = ("_data", "_json")
-
-    def __init__(self, raw: dict[str, Any], index: int | None = None) -> None:
-        super().__init__(raw, index)
-        self._data: bytes | None = None
-        self._json: Any = _UNSET
 
     @property
     def _kinesis(self) -> dict[str, Any]:
@@ -40,15 +35,19 @@ class KinesisRecord(RecordView):
     @property
     def data(self) -> bytes:
         """The record's payload, base64-decoded once and cached."""
-        if self._data is None:
-            self._data = decode_base64(self._kinesis.get("data"), self.index, "kinesis.data")
-        return self._data
+        try:
+            return self._data
+        except AttributeError:
+            self._data: bytes = decode_base64(self._kinesis.get("data"), self.index, "kinesis.data")
+            return self._data
 
     def json(self) -> Any:
         """The payload parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
-        if self._json is _UNSET:
-            self._json = parse_json(self.data, self.index, "kinesis.data")
-        return self._json
+        try:
+            return self._json
+        except AttributeError:
+            self._json: Any = parse_json(self.data, self.index, "kinesis.data")
+            return self._json
 
     @property
     def approximate_arrival_timestamp(self) -> float | None:

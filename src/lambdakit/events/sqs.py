@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lambdakit.events._base import RecordView, parse_json
 
-_UNSET: Any = object()
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class SQSRecord(RecordView):
     """One SQS message. ``body`` is the text; ``json()`` parses it once and caches the result."""
 
     __slots__ = ("_json",)
-
-    def __init__(self, raw: dict[str, Any], index: int | None = None) -> None:
-        super().__init__(raw, index)
-        self._json: Any = _UNSET
 
     @property
     def identifier(self) -> str | None:
@@ -33,13 +29,15 @@ class SQSRecord(RecordView):
 
     @property
     def body(self) -> str:
-        return str(self.raw.get("body", ""))
+        return self.raw.get("body", "")  # type: ignore[no-any-return]
 
     def json(self) -> Any:
         """The body parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
-        if self._json is _UNSET:
-            self._json = parse_json(self.body, self.index, "body")
-        return self._json
+        try:
+            return self._json
+        except AttributeError:
+            self._json: Any = parse_json(self.body, self.index, "body")
+            return self._json
 
     @property
     def attributes(self) -> dict[str, str]:

@@ -64,6 +64,10 @@ class LambdaContext:
         self._clock = clock or monotonic
         self._deadline = self._clock() + self.timeout
 
+    def _lambdakit_deadline(self) -> tuple[Callable[[], float], float]:
+        """The clock this context counts on and its deadline (lets lambdakit check cheaply)."""
+        return self._clock, self._deadline
+
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the invocation would time out (never negative)."""
         return max(0, int((self._deadline - self._clock()) * 1000))

@@ -1,0 +1,76 @@
+"""How much time an invocation has left, read as cheaply as the context allows.
+
+Batch processing asks "has the margin been reached?" before every record, so the question must
+cost next to nothing. The context's own ``get_remaining_time_in_millis()`` costs a few Python
+calls; instead, when the context tells us which clock its deadline is on, one clock read and a
+comparison suffice:
+
+- the Lambda runtime's context keeps ``_epoch_deadline_time_in_ms`` on the wall clock; it is
+  used only after checking that it agrees with ``get_remaining_time_in_millis()`` (test doubles
+  often set it to 0 or to nonsense);
+- :class:`lambdakit.testing.LambdaContext` exposes ``_lambdakit_deadline()``: its clock (a
+  :class:`~lambdakit.testing.FakeClock` in tests) and deadline;
+- any other context is asked through ``get_remaining_time_in_millis()`` every time.
+
+Whatever the route, :meth:`Deadline.clock` returns a number that exceeds :attr:`Deadline.cutoff`
+exactly when less than the margin remains.
+"""
+
+from __future__ import annotations
+
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+_AGREEMENT_MS = 250  # how far the runtime's deadline field may disagree with the context's answer
+
+
+class Deadline:
+    """``clock() > cutoff`` means: less than ``margin_ms`` of the invocation remains."""
+
+    __slots__ = ("clock", "cutoff", "remaining_at_start_ms")
+
+    def __init__(self, clock: Callable[[], float], cutoff: float, remaining_ms: float) -> None:
+        self.clock = clock
+        self.cutoff = cutoff
+        self.remaining_at_start_ms = remaining_ms
+
+    def reached(self) -> bool:
+        return self.clock() > self.cutoff
+
+
+def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
+    """A :class:`Deadline` for ``context``, or ``None`` when it reports no usable time.
+
+    A context that reports no time at all (0, negative, not a number, or raising) is treated as
+    having no deadline: a bare mock must not make every record look out of time.
+    """
+    probe = getattr(context, "get_remaining_time_in_millis", None)
+    if probe is None or not callable(probe):
+        return None
+    try:
+        remaining = probe()
+    except Exception:
+        return None
+    if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining <= 0:
+        return None
+    margin_s = margin_ms / 1000.0
+
+    own = getattr(context, "_lambdakit_deadline", None)
+    if callable(own):
+        clock, deadline = own()
+        return Deadline(clock, deadline - margin_s, remaining)
+
+    epoch_ms = getattr(context, "_epoch_deadline_time_in_ms", None)
+    if isinstance(epoch_ms, int) and not isinstance(epoch_ms, bool):
+        now = time.time()
+        if abs((epoch_ms / 1000.0 - now) * 1000.0 - remaining) <= _AGREEMENT_MS:
+            return Deadline(time.time, epoch_ms / 1000.0 - margin_s, remaining)
+
+    def _negated_remaining() -> float:
+        return -float(probe())
+
+    return Deadline(_negated_remaining, -float(margin_ms), remaining)
