@@ -86,7 +86,13 @@ class _BatchProcessor:
         batch = read_batch(event, self.source)
         if batch is None:
             return {"batchItemFailures": []}
-        run = Run(batch, context, self.deadline_margin_ms, self.log_failures)
+        run = Run(
+            batch,
+            context,
+            self.deadline_margin_ms,
+            self.log_failures,
+            keep_errors=self.raise_on_all_failed,
+        )
         extra = (context,) if self.with_context else ()
         if self.is_async:
             with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
@@ -125,9 +131,7 @@ class _BatchProcessor:
         handler = self.handler
         if self.concurrency == 1:
             # One loop for the whole batch; records run one after the other on it.
-            run.sequential(
-                lambda record: loop.run_until_complete(handler(record, *extra))
-            )
+            run.sequential(lambda record: loop.run_until_complete(handler(record, *extra)))
             return
         import asyncio
 
@@ -152,11 +156,12 @@ class _BatchProcessor:
                 run.not_run(),
             )
         if self.raise_on_all_failed and run.all_failed():
-            first = next((e for e in run.errors if e is not None), None)
+            errors = run.errors or []
+            first = next((e for e in errors if e is not None), None)
             raise AllRecordsFailedError(
                 f"all {len(batch.records)} records of the {batch.source} batch failed "
                 f"(first error: {first!r})",
-                run.errors,
+                errors,
             ) from first
         return {"batchItemFailures": [{"itemIdentifier": i} for i in run.failures()]}
 

@@ -31,14 +31,24 @@ class Run:
     """The state of one invocation's batch: what ran, what failed, what may still start."""
 
     def __init__(
-        self, batch: Batch, context: Any, margin_ms: float, log_failures: bool = True
+        self,
+        batch: Batch,
+        context: Any,
+        margin_ms: float,
+        log_failures: bool = True,
+        keep_errors: bool = False,
     ) -> None:
         count = len(batch.records)
         self.batch = batch
         self.status = [NOT_RUN] * count
-        self.errors: list[BaseException | None] = [None] * count
+        # Exceptions hold their tracebacks, frames and records alive; they are kept only when
+        # someone will read them (raise_on_all_failed), so that a batch with many failures does
+        # not feed the garbage collector.
+        self.errors: list[BaseException | None] | None = [None] * count if keep_errors else None
         self.ordered = batch.ordering != INDEPENDENT
-        self.log_failures = log_failures
+        # Asked once per batch rather than once per failure: a batch with many failures should
+        # not pay for the logging machinery when nobody listens.
+        self.log_failures = log_failures and get_logger("lambdakit.batch").isEnabledFor(30)
         self.out_of_time = False
         self.started = 0
         # Stream sources: once a record fails, records with a higher sequence number will be
@@ -51,13 +61,14 @@ class Run:
     def fail(self, index: int, error: BaseException) -> None:
         """Note that record ``index`` raised ``error``."""
         self.status[index] = FAILED
-        self.errors[index] = error
+        if self.errors is not None:
+            self.errors[index] = error
         if self.batch.sequence is not None:
             sequence = self.batch.sequence[index]
             with self._lock:
                 if self.stop_above is None or sequence < self.stop_above:
                     self.stop_above = sequence
-        if self.log_failures:
+        if self.log_failures:  # WARNING is enabled on "lambdakit.batch"
             get_logger("lambdakit.batch").warning(
                 "Records[%d] (%s) failed and will be retried: %r",
                 index,
@@ -78,22 +89,19 @@ class Run:
         view = batch.view
         status = self.status
         groups = batch.lane_keys if batch.ordering == GROUPED else None
-        sequence = batch.sequence
         broken: set[Any] = set()
+        skip = self._skip_rule(groups, broken)  # None for SQS standard: nothing is ever skipped
         deadline = self.deadline
         clock = deadline.clock if deadline is not None else None
         cutoff = deadline.cutoff if deadline is not None else 0.0
-        started = 0
+        started = False
         for index, raw in enumerate(batch.records):
-            if groups is not None and groups[index] in broken:
-                continue
             if started and clock is not None and clock() > cutoff:
                 self.out_of_time = True
                 break
-            stop = self.stop_above
-            if stop is not None and sequence is not None and sequence[index] > stop:
+            if skip is not None and skip(index):
                 continue
-            started += 1
+            started = True
             try:
                 handler(view(raw, index))
             except Exception as exc:
@@ -102,7 +110,19 @@ class Run:
                     broken.add(groups[index])
             else:
                 status[index] = OK
-        self.started = started
+        self.started = status.count(OK) + status.count(FAILED) if started else 0
+
+    def _skip_rule(
+        self, groups: list[Any] | None, broken: set[Any]
+    ) -> Callable[[int], bool] | None:
+        """Which records sequential processing passes over: the rest of a failed FIFO group,
+        or, on a stream, everything after the lowest failed sequence number."""
+        if groups is not None:
+            return lambda index: groups[index] in broken
+        sequence = self.batch.sequence
+        if sequence is not None:
+            return lambda index: self.stop_above is not None and sequence[index] > self.stop_above
+        return None
 
     # --- concurrent processing -----------------------------------------------------------------
 

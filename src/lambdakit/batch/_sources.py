@@ -142,6 +142,7 @@ _event_source = itemgetter("eventSource")
 
 
 def _detect(records: list[Any], explicit: str | None) -> str:
+    """The batch's source: one C-speed pass when every record names the same one."""
     try:
         seen = set(map(_event_source, records))
     except (KeyError, TypeError, AttributeError):
@@ -279,5 +280,4 @@ def read_batch(event: Any, explicit: str | None) -> Batch | None:
     records = _records_of(event)
     if not records:
         return None
-    source = _detect(records, explicit)
-    return _BUILDERS[source](records)
+    return _BUILDERS[_detect(records, explicit)](records)

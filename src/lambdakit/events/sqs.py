@@ -29,7 +29,10 @@ class SQSRecord(RecordView):
 
     @property
     def body(self) -> str:
-        return self.raw.get("body", "")  # type: ignore[no-any-return]
+        try:
+            return self.raw["body"]  # type: ignore[no-any-return]
+        except KeyError:
+            return ""
 
     def json(self) -> Any:
         """The body parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
