@@ -17,4 +17,4 @@ if TYPE_CHECKING:
 
 monotonic = time.monotonic
 
-__all__ = ["Clock", "monotonic"]
+__all__ = ["monotonic"]  # and, for type checking only, Clock

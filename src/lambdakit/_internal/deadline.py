@@ -22,8 +22,9 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
+
+    from lambdakit._internal.clock import Clock
 
 _AGREEMENT_MS = 250  # how far the runtime's deadline field may disagree with the context's answer
 
@@ -31,12 +32,11 @@ _AGREEMENT_MS = 250  # how far the runtime's deadline field may disagree with th
 class Deadline:
     """``clock() > cutoff`` means: less than ``margin_ms`` of the invocation remains."""
 
-    __slots__ = ("clock", "cutoff", "remaining_at_start_ms")
+    __slots__ = ("clock", "cutoff")
 
-    def __init__(self, clock: Callable[[], float], cutoff: float, remaining_ms: float) -> None:
+    def __init__(self, clock: Clock, cutoff: float) -> None:
         self.clock = clock
         self.cutoff = cutoff
-        self.remaining_at_start_ms = remaining_ms
 
     def reached(self) -> bool:
         return self.clock() > self.cutoff
@@ -62,15 +62,15 @@ def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
     own = getattr(context, "_lambdakit_deadline", None)
     if callable(own):
         clock, deadline = own()
-        return Deadline(clock, deadline - margin_s, remaining)
+        return Deadline(clock, deadline - margin_s)
 
     epoch_ms = getattr(context, "_epoch_deadline_time_in_ms", None)
     if isinstance(epoch_ms, int) and not isinstance(epoch_ms, bool):
         now = time.time()
         if abs((epoch_ms / 1000.0 - now) * 1000.0 - remaining) <= _AGREEMENT_MS:
-            return Deadline(time.time, epoch_ms / 1000.0 - margin_s, remaining)
+            return Deadline(time.time, epoch_ms / 1000.0 - margin_s)
 
     def _negated_remaining() -> float:
         return -float(probe())
 
-    return Deadline(_negated_remaining, -float(margin_ms), remaining)
+    return Deadline(_negated_remaining, -float(margin_ms))

@@ -6,7 +6,7 @@ from _thread import allocate_lock
 
 from lambdakit._internal.aio import is_coroutine_function, with_event_loop
 from lambdakit._internal.lazy import get_logger, wraps
-from lambdakit.batch._run import Run, drive, drive_async
+from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
 
@@ -150,7 +150,7 @@ class _BatchProcessor:
 
     def _response(self, batch: Batch, run: Run) -> BatchResponse:
         if run.out_of_time:
-            get_logger("lambdakit.batch").warning(
+            get_logger(LOGGER).warning(
                 "Deadline margin of %d ms reached: %d record(s) not started, reported for retry",
                 self.deadline_margin_ms,
                 run.not_run(),

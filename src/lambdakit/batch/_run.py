@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 NOT_RUN, OK, FAILED = 0, 1, 2
 
+LOGGER = "lambdakit.batch"
+
 
 class Run:
     """The state of one invocation's batch: what ran, what failed, what may still start."""
@@ -48,14 +50,13 @@ class Run:
         self.ordered = batch.ordering != INDEPENDENT
         # Asked once per batch rather than once per failure: a batch with many failures should
         # not pay for the logging machinery when nobody listens.
-        self.log_failures = log_failures and get_logger("lambdakit.batch").isEnabledFor(30)
+        self.log_failures = log_failures and get_logger(LOGGER).isEnabledFor(30)
         self.out_of_time = False
-        self.started = 0
+        self.started = 0  # concurrent lanes only: the first record always starts
         # Stream sources: once a record fails, records with a higher sequence number will be
         # redelivered from the checkpoint anyway, so they are not started.
         self.stop_above: int | None = None
         self._lock = allocate_lock()
-        self.margin_ms = margin_ms
         self.deadline = deadline_of(context, margin_ms) if margin_ms > 0 else None
 
     def fail(self, index: int, error: BaseException) -> None:
@@ -68,8 +69,8 @@ class Run:
             with self._lock:
                 if self.stop_above is None or sequence < self.stop_above:
                     self.stop_above = sequence
-        if self.log_failures:  # WARNING is enabled on "lambdakit.batch"
-            get_logger("lambdakit.batch").warning(
+        if self.log_failures:  # WARNING is enabled on LOGGER
+            get_logger(LOGGER).warning(
                 "Records[%d] (%s) failed and will be retried: %r",
                 index,
                 self.batch.identifiers[index],
@@ -110,7 +111,6 @@ class Run:
                     broken.add(groups[index])
             else:
                 status[index] = OK
-        self.started = status.count(OK) + status.count(FAILED) if started else 0
 
     def _skip_rule(
         self, groups: list[Any] | None, broken: set[Any]
@@ -119,10 +119,14 @@ class Run:
         or, on a stream, everything after the lowest failed sequence number."""
         if groups is not None:
             return lambda index: groups[index] in broken
-        sequence = self.batch.sequence
-        if sequence is not None:
-            return lambda index: self.stop_above is not None and sequence[index] > self.stop_above
+        if self.batch.sequence is not None:
+            return self.past_checkpoint
         return None
+
+    def past_checkpoint(self, index: int) -> bool:
+        """Streams: whether record ``index`` comes after the lowest failed sequence number."""
+        stop = self.stop_above
+        return stop is not None and self.batch.sequence[index] > stop  # type: ignore[index]
 
     # --- concurrent processing -----------------------------------------------------------------
 
@@ -134,10 +138,7 @@ class Run:
         if deadline is not None and self.started and deadline.reached():
             self.out_of_time = True
             return False
-        stop = self.stop_above
-        if stop is not None and self.batch.sequence is not None:
-            return self.batch.sequence[index] <= stop
-        return True
+        return self.batch.sequence is None or not self.past_checkpoint(index)
 
     def lane(self, indices: list[int]) -> Steps:
         """One lane in order; the lane stops at its first failure when ordering matters."""
@@ -174,7 +175,7 @@ class Run:
         failed or did not run is reported; Lambda redelivers from there.
         """
         status = self.status
-        if status[0] == OK and status.count(OK) == len(status):
+        if status.count(OK) == len(status):
             return []
         pending = [i for i, value in enumerate(status) if value != OK]
         ids = self.batch.identifiers

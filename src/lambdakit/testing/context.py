@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from lambdakit._internal.clock import monotonic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambdakit._internal.clock import Clock
 
 
 class LambdaContext:
@@ -41,7 +44,7 @@ class LambdaContext:
         identity: Any = None,
         client_context: Any = None,
         tenant_id: str | None = None,
-        clock: Callable[[], float] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
@@ -64,7 +67,7 @@ class LambdaContext:
         self._clock = clock or monotonic
         self._deadline = self._clock() + self.timeout
 
-    def _lambdakit_deadline(self) -> tuple[Callable[[], float], float]:
+    def _lambdakit_deadline(self) -> tuple[Clock, float]:
         """The clock this context counts on and its deadline (lets lambdakit check cheaply)."""
         return self._clock, self._deadline
 
