@@ -110,3 +110,26 @@ class TestDynamoDBRecord:
             RecordDecodeError, match=r"Records\[2\]\.dynamodb\.NewImage\.bad: unknown DynamoDB type"
         ):
             _ = DynamoDBRecord(raw, index=2).new_image
+
+
+class TestViewConstruction:
+    @pytest.mark.parametrize("view_type", [SQSRecord, KinesisRecord, DynamoDBRecord])
+    def test_views_hold_only_raw_and_index_at_construction(self, view_type: type) -> None:
+        # The batch loop builds views without calling __init__ (it sets the two slots inline);
+        # a view that grew its own __init__ would silently lose that work there.
+        from lambdakit.events import RecordView
+
+        assert view_type.__init__ is RecordView.__init__
+        assert RecordView.__slots__ == ("index", "raw")
+
+    def test_the_batch_loop_hands_out_views_equal_to_constructed_ones(self) -> None:
+        from lambdakit.batch import process_batch
+
+        event = sqs_event(["a", "b"])
+        seen: list[SQSRecord] = []
+        process_batch(seen.append)(event, None)
+        for index, record in enumerate(seen):
+            assert type(record) is SQSRecord
+            assert record.raw is event["Records"][index]
+            assert record.index == index
+            assert record.body == SQSRecord(event["Records"][index], index).body

@@ -41,6 +41,10 @@ class Deadline:
     def reached(self) -> bool:
         return self.clock() > self.cutoff
 
+    def pair(self) -> tuple[Clock, float]:
+        """``(clock, cutoff)``, for loops that keep both in locals."""
+        return self.clock, self.cutoff
+
 
 def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
     """A :class:`Deadline` for ``context``, or ``None`` when it reports no usable time.
