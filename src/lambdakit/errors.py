@@ -20,6 +20,13 @@ __all__ = [
     "BatchConfigurationError",
     "BatchError",
     "EventSourceMismatchError",
+    "IdempotencyAlreadyInProgressError",
+    "IdempotencyConfigurationError",
+    "IdempotencyError",
+    "IdempotencyKeyError",
+    "IdempotencyPayloadMismatchError",
+    "IdempotencyPersistenceError",
+    "IdempotencySerializationError",
     "InvalidRecordError",
     "LambdakitError",
     "NotABatchEventError",
@@ -101,3 +108,60 @@ class AllRecordsFailedError(BatchError):
     def __init__(self, message: str, exceptions: Sequence[BaseException | None]) -> None:
         super().__init__(message)
         self.exceptions = list(exceptions)
+
+
+# --- idempotency ---------------------------------------------------------------------------
+
+
+class IdempotencyError(LambdakitError):
+    """Base class of the errors raised by :mod:`lambdakit.idempotency`."""
+
+
+class IdempotencyConfigurationError(IdempotencyError, ValueError):
+    """``idempotent`` or a store was configured with options that cannot work (raised when the
+    decorator or store is created, not on the first call)."""
+
+
+class IdempotencyKeyError(IdempotencyError):
+    """The key expression found nothing in the payload, and ``raise_on_missing_key`` is set."""
+
+
+class IdempotencyAlreadyInProgressError(IdempotencyError):
+    """Another call with the same key holds the lock and has not finished (or its lock has not
+    expired yet). The event source retries; the retry returns the stored result."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class IdempotencyPayloadMismatchError(IdempotencyError):
+    """A call reused a stored key with a payload whose ``validate`` fields differ.
+
+    The stored result belongs to another request; returning it would hide a client bug, so the
+    call fails instead. The message names the fields, never their values.
+    """
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class IdempotencySerializationError(IdempotencyError):
+    """The function's result cannot be stored as JSON. Raised before anything is marked
+    complete; the lock is released so that a retry can run."""
+
+
+class IdempotencyPersistenceError(IdempotencyError):
+    """The store failed (throttling beyond retries, missing table, access denied, network).
+
+    The store's own exception is chained as ``__cause__``. ``result`` holds the function's
+    return value when the failure happened while storing it (the function did run).
+    """
+
+    _NO_RESULT = object()
+
+    def __init__(self, message: str, result: object = _NO_RESULT) -> None:
+        super().__init__(message)
+        self.result = None if result is self._NO_RESULT else result
+        self.function_ran = result is not self._NO_RESULT

@@ -1,16 +1,25 @@
 """Real servers on loopback for integration tests, started once per session and stopped after.
 
 moto runs in server mode in this process; clients reach it over HTTP exactly as they would
-reach AWS, through the standard ``AWS_ENDPOINT_URL`` variable.
+reach AWS, through the standard ``AWS_ENDPOINT_URL`` variable. DynamoDB Local (AWS's emulator,
+a Java process) is started by lambdakit's own ``dynamodb_local`` fixture and reached through
+``AWS_ENDPOINT_URL_DYNAMODB``, which takes precedence over moto's general endpoint.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
+
+from lambdakit.idempotency import DynamoDBStore, InMemoryStore
+from lambdakit.testing import FakeClock
+from lambdakit.testing.dynamodb_local import DynamoDBLocal
+from tests.integration.idempotency_backends import Backend, RequestCounter
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +69,58 @@ def moto(moto_endpoint: str) -> str:
 
     reset_clients()
     return moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
+    """DynamoDB Local as the endpoint of every DynamoDB client lambdakit creates."""
+    from lambdakit._internal.clients import reset_clients
+
+    names = ("AWS_ENDPOINT_URL_DYNAMODB", *_AWS_ENV[1:])
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(
+        AWS_ENDPOINT_URL_DYNAMODB=dynamodb_local.endpoint_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
+    reset_clients()
+    try:
+        yield dynamodb_local.endpoint_url
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_clients()
+
+
+_table_numbers = itertools.count()
+
+
+@pytest.fixture
+def idempotency_table(dynamodb_local: DynamoDBLocal, dynamodb_endpoint: str) -> str:
+    """A fresh, empty idempotency table (Powertools' layout) for one test."""
+    name = f"idempotency-{os.getpid()}-{next(_table_numbers)}"
+    dynamodb_local.create_idempotency_table(name)
+    return name
+
+
+@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.integration)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each idempotency behaviour, proven on both stores (DynamoDB Local for DynamoDBStore)."""
+    clock = FakeClock(start=time.time())
+    if request.param == "memory":
+        memory = InMemoryStore(clock=clock)
+        yield Backend("memory", memory, clock, lambda: memory.requests)
+        return
+    table = request.getfixturevalue("idempotency_table")
+    from lambdakit._internal.clients import client
+
+    counter = RequestCounter(client("dynamodb"))
+    try:
+        yield Backend("dynamodb", DynamoDBStore(table, clock=clock), clock, lambda: counter.count)
+    finally:
+        counter.close()

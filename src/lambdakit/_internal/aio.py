@@ -59,7 +59,9 @@ def with_event_loop(body: Callable[[asyncio.AbstractEventLoop], T]) -> T:
         except BaseException as exc:
             outcome.append((False, exc))
 
-    thread = threading.Thread(target=target, name="lambdakit-async", daemon=True)
+    from lambdakit._internal.invocation import carrying_context
+
+    thread = threading.Thread(target=carrying_context(target), name="lambdakit-async", daemon=True)
     thread.start()
     thread.join()
     ok, value = outcome[0]

@@ -5,6 +5,8 @@ and reused until the environment dies. Creating one costs tens of milliseconds (
 boto3 far more), which is why nothing here runs at import time: a function that only uses
 ``lambdakit.batch`` never pays for boto3 at all.
 
+Clients use botocore's standard retry mode unless ``AWS_RETRY_MODE`` says otherwise.
+
 Endpoints follow AWS's standard variables (``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>``), which boto3 honours itself. They are part of the cache key, so a
 test that points a service at a fresh local server gets a fresh client rather than one still
@@ -56,10 +58,21 @@ def client(service: str, *, region_name: str | None = None) -> Any:
         found = _clients.get(key)
         if found is None:
             import boto3.session  # deferred: boto3 costs ~100 ms of cold start
+            from botocore.config import Config
 
-            found = boto3.session.Session().client(service, region_name=region_name)
+            found = boto3.session.Session().client(
+                service, region_name=region_name, config=Config(retries=_retries())
+            )
             _clients[key] = found
         return found
+
+
+def _retries() -> dict[str, Any]:
+    """botocore's *standard* retry mode (jittered back-off on throttling and transient errors,
+    with a retry quota) unless the environment chose a mode: ``legacy``, the default botocore
+    would otherwise pick, retries fewer error kinds."""
+    mode = os.environ.get("AWS_RETRY_MODE")
+    return {"mode": mode if mode in ("legacy", "standard", "adaptive") else "standard"}
 
 
 def reset_clients() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from _thread import allocate_lock
 
 from lambdakit._internal.aio import is_coroutine_function, with_event_loop
+from lambdakit._internal.invocation import carrying_context, current_context
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
@@ -28,7 +29,16 @@ DEFAULT_DEADLINE_MARGIN_MS = 1000
 
 
 def _takes_context(handler: Callable[..., Any]) -> bool:
-    """Whether the record handler accepts a second positional argument (the Lambda context)."""
+    """Whether the record handler accepts a second positional argument (the Lambda context).
+
+    Decorators that set ``__wrapped__`` (``functools.wraps``, lambdakit's own) are looked
+    through: a ``(*args, **kwargs)`` wrapper says nothing about what its function takes.
+    """
+    for _ in range(100):  # inspect.unwrap's rule, without importing inspect
+        inner = getattr(handler, "__wrapped__", None)
+        if inner is None:
+            break
+        handler = inner
     code = getattr(handler, "__code__", None)
     if code is not None and not hasattr(handler, "__self__"):
         varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
@@ -94,12 +104,16 @@ class _BatchProcessor:
             keep_errors=self.raise_on_all_failed,
         )
         extra = (context,) if self.with_context else ()
-        if self.is_async:
-            with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
-        elif self.concurrency == 1:
-            run.sequential(self._with_extra(self.handler, extra))
-        else:
-            self._run_threads(batch, run, extra)
+        token = current_context.set(context)  # for decorators under this one (idempotent)
+        try:
+            if self.is_async:
+                with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
+            elif self.concurrency == 1:
+                run.sequential(self._with_extra(self.handler, extra))
+            else:
+                self._run_threads(batch, run, extra)
+        finally:
+            current_context.reset(token)
         return self._response(batch, run)
 
     @staticmethod
@@ -122,7 +136,8 @@ class _BatchProcessor:
                 drive(run.lane(lane), call)
 
         workers = min(self.concurrency, len(batch.records))
-        for future in [self.pool().submit(worker) for _ in range(workers)]:
+        pool = self.pool()
+        for future in [pool.submit(carrying_context(worker)) for _ in range(workers)]:
             future.result()
 
     def _run_async(

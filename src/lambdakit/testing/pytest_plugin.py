@@ -5,17 +5,28 @@ Installing lambdakit makes these fixtures available in every test suite, with no
 - ``lambda_context``: a fresh :class:`~lambdakit.testing.LambdaContext` per test.
 - ``fake_clock``: a :class:`~lambdakit.testing.FakeClock` per test.
 - ``lambda_context_factory``: build contexts with other settings (``timeout=`` ...).
+- ``idempotency_store``: a fresh :class:`~lambdakit.idempotency.InMemoryStore` per test.
+- ``dynamodb_local``: AWS's DynamoDB Local, started once per session on a free loopback port
+  (see :mod:`lambdakit.testing.dynamodb_local` for where the server is found).
+
+Between tests the plugin empties every idempotency local cache, so a result cached by one test
+is never replayed in the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from lambdakit.testing.clock import FakeClock
 from lambdakit.testing.context import LambdaContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambdakit.idempotency import InMemoryStore
+    from lambdakit.testing.dynamodb_local import DynamoDBLocal
 
 
 @pytest.fixture
@@ -34,3 +45,34 @@ def lambda_context_factory() -> Callable[..., LambdaContext]:
         return LambdaContext(**options)
 
     return make
+
+
+@pytest.fixture
+def idempotency_store() -> InMemoryStore:
+    from lambdakit.idempotency import InMemoryStore
+
+    return InMemoryStore()
+
+
+@pytest.fixture(autouse=True)
+def _lambdakit_reset_local_caches() -> Iterator[None]:
+    _reset_local_caches()
+    yield
+    _reset_local_caches()
+
+
+def _reset_local_caches() -> None:
+    import sys
+
+    # Only when idempotency was used at all: a suite that never imports it pays nothing.
+    cache = sys.modules.get("lambdakit.idempotency._cache")
+    if cache is not None:
+        cache.reset_local_caches()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    from lambdakit.testing.dynamodb_local import DynamoDBLocal
+
+    with DynamoDBLocal() as server:
+        yield server

@@ -1,0 +1,33 @@
+"""The Lambda context of the invocation in progress, for code that is not handed it.
+
+``process_batch`` calls record handlers with the record alone; a decorator stacked under it
+(``idempotent`` needs the remaining time to bound its lock) finds the batch's context here. A
+context variable rather than a global: concurrent invocations in one process (tests, local
+servers) each see their own, and threads started for a batch run in a copy of the caller's
+context (:func:`carrying_context`).
+"""
+
+from __future__ import annotations
+
+from _contextvars import ContextVar, copy_context  # the C module: contextvars only re-exports it
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
+current_context: ContextVar[Any] = ContextVar("lambdakit_lambda_context", default=None)
+
+
+def carrying_context(function: Callable[[], T]) -> Callable[[], T]:
+    """``function`` bound to a copy of the caller's context variables, to run on another
+    thread (threads start with an empty context otherwise)."""
+    context = copy_context()
+    return lambda: context.run(function)
+
+
+def has_remaining_time(candidate: Any) -> bool:
+    """Whether ``candidate`` looks like a Lambda context (it can say how much time is left)."""
+    return callable(getattr(candidate, "get_remaining_time_in_millis", None))

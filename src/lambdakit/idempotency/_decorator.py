@@ -1,0 +1,410 @@
+"""``@idempotent``: run a function once per key, replay its stored result for duplicates.
+
+The protocol of one call, whatever the store:
+
+1. Build the key (and the validation hash) from the payload. A missing key runs the function
+   unguarded with a warning, or raises ``IdempotencyKeyError`` if asked to.
+2. A local-cache hit (when enabled) replays at once, after validating the payload.
+3. One conditional write takes the lock. If a live record holds the key instead, that same
+   request returned it: COMPLETED replays its result (after validation); INPROGRESS raises
+   ``IdempotencyAlreadyInProgressError`` or, with ``on_duplicate="wait"``, polls until it
+   completes, disappears (then the lock is tried again) or time runs out.
+4. The function runs. If it raises, the lock is deleted and the exception propagates untouched.
+   If it returns, the result is serialised (a failure there releases the lock and raises
+   ``IdempotencySerializationError``) and one write stores it as COMPLETED.
+
+The lock expires with the invocation (the context's remaining time), so a call that crashed or
+timed out does not block its key for the record's whole lifetime; with no usable context the
+lock lasts 15 minutes, Lambda's maximum timeout.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lambdakit._internal.aio import is_coroutine_function
+from lambdakit._internal.invocation import current_context, has_remaining_time
+from lambdakit._internal.lazy import get_logger, wraps
+from lambdakit.errors import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyConfigurationError,
+    IdempotencyError,
+    IdempotencyKeyError,
+    IdempotencyPayloadMismatchError,
+    IdempotencyPersistenceError,
+)
+from lambdakit.idempotency._cache import LocalCache
+from lambdakit.idempotency._keys import KeyMaker
+from lambdakit.idempotency._record import COMPLETED, INPROGRESS, StoredRecord
+from lambdakit.idempotency._results import dump_result, load_result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    from lambdakit.idempotency._record import IdempotencyStore
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+LOGGER = "lambdakit.idempotency"
+MAX_LOCK_SECONDS = 900.0  # Lambda's longest timeout: no invocation outlives this
+LOCAL_CACHE_DEFAULT_SIZE = 256
+_STORE_METHODS = ("now", "acquire", "complete", "release", "get")
+_DUPLICATE_MODES = ("raise", "wait")
+
+
+def _positive(option: str, value: Any, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise IdempotencyConfigurationError(f"{option}={value!r}: expected a positive number")
+    return float(value)
+
+
+def _cache_size(local_cache: Any) -> int:
+    if local_cache is False or local_cache is None:
+        return 0
+    if local_cache is True:
+        return LOCAL_CACHE_DEFAULT_SIZE
+    if isinstance(local_cache, int) and not isinstance(local_cache, bool) and local_cache > 0:
+        return local_cache
+    raise IdempotencyConfigurationError(
+        f"local_cache={local_cache!r}: expected True, False or a positive number of entries"
+    )
+
+
+class Idempotency:
+    """One decorated function's configuration, validated when the decorator is applied."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        store: IdempotencyStore,
+        *,
+        key: str | None,
+        validate: str | None,
+        expires_after: float,
+        in_progress_expires_after: float | None,
+        raise_on_missing_key: bool,
+        local_cache: bool | int,
+        key_prefix: str | None,
+        hash_name: str | None,
+        key_format: str,
+        on_duplicate: str,
+        output_type: Any,
+    ) -> None:
+        missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
+        if missing:
+            raise IdempotencyConfigurationError(
+                f"store={store!r}: not an IdempotencyStore (missing {', '.join(missing)})"
+            )
+        if on_duplicate not in _DUPLICATE_MODES:
+            raise IdempotencyConfigurationError(
+                f"on_duplicate={on_duplicate!r}: expected 'raise' or 'wait'"
+            )
+        self.function = function
+        self.store = store
+        self.keys = KeyMaker(
+            key=key,
+            validate=validate,
+            key_prefix=key_prefix,
+            key_format=key_format,
+            hash_name=hash_name,
+            function=function,
+        )
+        self.expires_after: float = _positive("expires_after", expires_after) or 0.0
+        self.lock_seconds = _positive(
+            "in_progress_expires_after", in_progress_expires_after, allow_none=True
+        )
+        self.raise_on_missing_key = bool(raise_on_missing_key)
+        size = _cache_size(local_cache)
+        self.cache = LocalCache(size) if size else None
+        self.wait = on_duplicate == "wait"
+        self.output_type = output_type
+
+    # --- one call -------------------------------------------------------------------------------
+
+    def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
+        """Steps 1-3: ``None`` to run unguarded, else a :class:`Call` (holding the lock, or
+        with the result to replay)."""
+        if args:
+            payload = args[0]
+        elif kwargs:
+            payload = next(iter(kwargs.values()))
+        else:
+            raise IdempotencyKeyError(
+                f"{self.keys.prefix}: called without arguments; the first argument is the payload"
+            )
+        document = self.keys.document(payload)
+        key = self.keys.key(document, raise_on_missing=self.raise_on_missing_key)
+        if key is None:
+            get_logger(LOGGER).warning(
+                "%s: the idempotency key (%s) found nothing in the payload; running the "
+                "function without idempotency",
+                self.keys.prefix,
+                self.keys.key_source or "whole payload",
+            )
+            return None
+        validation = self.keys.validation(document)
+        store = self.store
+        if self.cache is not None:
+            cached = self.cache.get(key, store.now())
+            if cached is not None:
+                return self._replay(cached, validation)
+        context = _context_of(args, kwargs)
+        waited_until: float | None = None
+        while True:
+            lock = self._lock(key, validation, context)
+            found = store.acquire(lock)
+            if found is None:
+                return Call(self, lock)
+            if found.status == COMPLETED:
+                return self._replay(found, validation)
+            self._check(found, validation)
+            if not self.wait:
+                raise IdempotencyAlreadyInProgressError(
+                    f"{key}: another call with this key is in progress", key
+                )
+            if waited_until is None:
+                waited_until = time.monotonic() + self._wait_seconds(found, context)
+            done = self._wait_for(key, validation, waited_until)
+            if done is not None:
+                return done
+            # The lock vanished (its call failed or the lock expired): take it ourselves.
+
+    def _lock(self, key: str, validation: str | None, context: Any) -> StoredRecord:
+        now = self.store.now()
+        lock_seconds = self.lock_seconds or _remaining_seconds(context) or MAX_LOCK_SECONDS
+        return StoredRecord(
+            key=key,
+            status=INPROGRESS,
+            expiration=int(now + self.expires_after),
+            in_progress_expiration=int((now + lock_seconds) * 1000),
+            validation=validation,
+        )
+
+    def _check(self, found: StoredRecord, validation: str | None) -> None:
+        if validation is not None and found.validation != validation:
+            raise IdempotencyPayloadMismatchError(
+                f"{found.key}: the payload's {self.keys.validate_source!r} fields differ from "
+                "those of the call stored under this key",
+                found.key,
+            )
+
+    def _replay(self, found: StoredRecord, validation: str | None) -> Call:
+        self._check(found, validation)
+        if self.cache is not None:
+            self.cache.put(found)
+        return Call(self, None, replay=load_result(found.data, self.output_type))
+
+    def _wait_seconds(self, found: StoredRecord, context: Any) -> float:
+        """How long a duplicate waits: while this invocation has time left, else until the
+        holder's lock expires (after which the lock can be taken over)."""
+        remaining = _remaining_seconds(context)
+        if remaining is not None:
+            return max(0.0, remaining - 0.1)
+        if found.in_progress_expiration is not None:
+            lock_left = found.in_progress_expiration / 1000 - self.store.now()
+            return min(MAX_LOCK_SECONDS, max(0.0, lock_left) + 0.1)
+        return MAX_LOCK_SECONDS
+
+    def _wait_for(self, key: str, validation: str | None, until: float) -> Call | None:
+        """Poll until the record completes (replay it) or disappears (``None``)."""
+        delay = 0.01
+        while True:
+            found = self.store.get(key)
+            if found is None:
+                return None
+            if found.status == COMPLETED:
+                return self._replay(found, validation)
+            self._check(found, validation)
+            left = until - time.monotonic()
+            if left <= 0:
+                raise IdempotencyAlreadyInProgressError(
+                    f"{key}: another call with this key is still in progress after waiting "
+                    "for as long as this invocation can",
+                    key,
+                )
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.25)
+
+
+class Call:
+    """The lock a call holds (or the result it replays), and what happens when it ends."""
+
+    __slots__ = ("lock", "owner", "replay")
+
+    def __init__(self, owner: Idempotency, lock: StoredRecord | None, replay: Any = None) -> None:
+        self.owner = owner
+        self.lock = lock
+        self.replay = replay
+
+    def succeeded(self, result: Any) -> Any:
+        """Step 4, success: store the result, then return it."""
+        owner, lock = self.owner, self.lock
+        assert lock is not None
+        try:
+            data = dump_result(result)
+        except IdempotencyError:
+            self.failed()
+            raise
+        store = owner.store
+        record = StoredRecord(
+            key=lock.key,
+            status=COMPLETED,
+            expiration=int(store.now() + owner.expires_after),
+            data=data,
+            validation=lock.validation,
+        )
+        try:
+            store.complete(record)
+        except IdempotencyPersistenceError as exc:
+            # The function ran; its result could not be recorded. Raised (the caller must know
+            # the record stays INPROGRESS until its lock expires), with the result attached.
+            raise IdempotencyPersistenceError(str(exc), result=result) from exc.__cause__
+        if owner.cache is not None:
+            owner.cache.put(record)
+        return result
+
+    def failed(self) -> None:
+        """Step 4, failure: delete the lock so that the next delivery runs the function."""
+        assert self.lock is not None
+        try:
+            self.owner.store.release(self.lock)
+        except IdempotencyError as exc:
+            get_logger(LOGGER).warning(
+                "%s: could not release the lock (it expires on its own at %d ms): %s",
+                self.lock.key,
+                self.lock.in_progress_expiration,
+                exc,
+            )
+
+
+def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The Lambda context among the arguments, else the one ``process_batch`` is running."""
+    for candidate in (*args[1:], *kwargs.values()):
+        if has_remaining_time(candidate):
+            return candidate
+    return current_context.get()
+
+
+def _remaining_seconds(context: Any) -> float | None:
+    """The context's remaining time; ``None`` when there is none or it reports 0 or less
+    (a context that says 0 would otherwise create a lock that never protects anything)."""
+    if context is None or not has_remaining_time(context):
+        return None
+    try:
+        remaining = context.get_remaining_time_in_millis()
+    except Exception:  # a stand-in context that cannot tell
+        return None
+    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)) or remaining <= 0:
+        return None
+    return float(remaining) / 1000
+
+
+def _wrap(state: Idempotency) -> Callable[..., Any]:
+    function = state.function
+    if is_coroutine_function(function):
+
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            import asyncio
+
+            call = await asyncio.to_thread(state.begin, args, kwargs)
+            if call is None:
+                return await function(*args, **kwargs)
+            if call.lock is None:
+                return call.replay
+            try:
+                result = await function(*args, **kwargs)
+            except BaseException:
+                await asyncio.to_thread(call.failed)
+                raise
+            return await asyncio.to_thread(call.succeeded, result)
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = state.begin(args, kwargs)
+            if call is None:
+                return function(*args, **kwargs)
+            if call.lock is None:
+                return call.replay
+            try:
+                result = function(*args, **kwargs)
+            except BaseException:
+                call.failed()
+                raise
+            return call.succeeded(result)
+
+        wrapper = sync_wrapper
+    wraps(wrapper, function)
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+    wrapper.idempotency = state  # type: ignore[attr-defined]
+    return wrapper
+
+
+def idempotent(
+    store: IdempotencyStore,
+    *,
+    key: str | None = None,
+    validate: str | None = None,
+    expires_after: float = 3600,
+    in_progress_expires_after: float | None = None,
+    raise_on_missing_key: bool = False,
+    local_cache: bool | int = False,
+    key_prefix: str | None = None,
+    hash: str | None = None,
+    key_format: str = "lambdakit",
+    on_duplicate: str = "raise",
+    output_type: Any = None,
+) -> Callable[[F], F]:
+    """Make a function take effect once per key; duplicates get the stored result.
+
+    Wraps any function whose first argument is the payload: a Lambda handler
+    ``(event, context)`` or a record handler under ``process_batch`` (the payload is then the
+    record: expressions see its raw dict with ``body`` / Kinesis ``data`` decoded from JSON).
+
+    - ``key``: JMESPath selecting what identifies a request (``"order_id"``,
+      ``"[order_id, customer]"``, ``"body.order_id"``); ``None`` hashes the whole payload.
+    - ``validate``: JMESPath over fields that must equal the stored call's, else
+      ``IdempotencyPayloadMismatchError`` (checked on every path, cache hits included).
+    - ``expires_after``: seconds a completed result is kept (default one hour).
+    - ``in_progress_expires_after``: seconds a lock lasts; default the context's remaining
+      time, or 15 minutes when there is no context or it reports 0.
+    - ``raise_on_missing_key``: raise ``IdempotencyKeyError`` instead of running unguarded.
+    - ``local_cache``: ``True`` (256 entries) or a size: completed results kept in memory.
+    - ``key_prefix``: replaces ``<function name>.<module>.<qualname>``; set it to keep keys
+      stable when code moves.
+    - ``hash``: a hashlib algorithm name (default ``sha256``; ``md5`` for the Powertools format).
+    - ``key_format``: ``"lambdakit"`` or ``"powertools"`` (keys identical to Powertools').
+    - ``on_duplicate``: ``"raise"`` or ``"wait"`` for an in-progress duplicate.
+    - ``output_type``: rebuild replayed results (a dataclass, pydantic model, ``from_dict``).
+    """
+
+    def decorate(function: F) -> F:
+        if not callable(function):
+            raise IdempotencyConfigurationError(f"idempotent: {function!r} is not callable")
+        state = Idempotency(
+            function,
+            store,
+            key=key,
+            validate=validate,
+            expires_after=expires_after,
+            in_progress_expires_after=in_progress_expires_after,
+            raise_on_missing_key=raise_on_missing_key,
+            local_cache=local_cache,
+            key_prefix=key_prefix,
+            hash_name=hash,
+            key_format=key_format,
+            on_duplicate=on_duplicate,
+            output_type=output_type,
+        )
+        return _wrap(state)  # type: ignore[return-value]
+
+    if callable(store) and not any(hasattr(store, m) for m in _STORE_METHODS):
+        raise IdempotencyConfigurationError(
+            "idempotent needs a store: write @idempotent(store, ...), not @idempotent"
+        )
+    return decorate

@@ -1,0 +1,77 @@
+"""The JSON-like document that key and validation expressions are evaluated over.
+
+A Lambda handler's payload is its event, as is. A record handler's payload is a record view;
+expressions see the record's raw dict with its payload decoded, so that ``body.order_id`` works
+on an SQS record whose body is JSON and ``kinesis.data.order_id`` on a Kinesis record, without
+the ``powertools_json(...)`` wrapping. A body that is not JSON stays the string it is (Kinesis
+data: the decoded text, or the base64 text when it is not UTF-8). Dataclasses and models
+(``model_dump()`` / ``to_dict()``) are turned into dicts first.
+
+With ``raw=True`` (the Powertools key format) nothing is decoded: Powertools hashes the record
+exactly as delivered, and its ``powertools_json(body)`` functions do the decoding.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lambdakit.errors import RecordDecodeError
+from lambdakit.events import KinesisRecord, RecordView, SQSRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def document_of(payload: Any, *, raw: bool = False) -> Any:
+    if isinstance(payload, RecordView):
+        if raw:
+            return payload.raw
+        if isinstance(payload, SQSRecord):
+            return _with(payload.raw, ("body",), _parsed(payload.body))
+        if isinstance(payload, KinesisRecord):
+            return _with(payload.raw, ("kinesis", "data"), _parsed(_text(payload)))
+        return payload.raw
+    return _plain(payload)
+
+
+def _plain(payload: Any) -> Any:
+    """Dataclasses and models as dicts; everything else unchanged."""
+    if isinstance(payload, (dict, list, str, int, float, bool)) or payload is None:
+        return payload
+    for method in ("model_dump", "to_dict"):
+        convert = getattr(payload, method, None)
+        if callable(convert):
+            return convert()
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(payload) and not isinstance(payload, type):
+        return asdict(payload)
+    return payload
+
+
+def _parsed(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _text(record: KinesisRecord) -> Any:
+    """The decoded data as text; the raw value when it is not base64 of UTF-8 text."""
+    try:
+        return record.data.decode("utf-8")
+    except (RecordDecodeError, UnicodeDecodeError):
+        kinesis = record.raw.get("kinesis")
+        return kinesis.get("data") if isinstance(kinesis, dict) else None
+
+
+def _with(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A shallow copy of ``raw`` with ``value`` at ``path`` (the record itself is untouched)."""
+    head, *rest = path
+    if not rest:
+        return {**raw, head: value}
+    inner = raw.get(head)
+    return {**raw, head: _with(inner if isinstance(inner, dict) else {}, tuple(rest), value)}

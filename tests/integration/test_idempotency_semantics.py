@@ -1,0 +1,465 @@
+"""Idempotency semantics, one suite run against every store (in memory, and DynamoDB Local).
+
+Each test states one rule of the issue: how many requests each path costs, what a duplicate
+gets, what happens when the function raises, crashes, returns something unstorable, races
+with itself, or runs under process_batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from lambdakit.batch import process_batch
+from lambdakit.errors import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyKeyError,
+    IdempotencyPayloadMismatchError,
+    IdempotencySerializationError,
+)
+from lambdakit.idempotency import COMPLETED, INPROGRESS, StoredRecord, idempotent
+from lambdakit.testing import LambdaContext, sqs_event
+from tests.integration.idempotency_backends import Backend, SpyStore
+
+
+class Counter:
+    """Counts how often a function body really ran."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self._lock = threading.Lock()
+
+    def ran(self) -> int:
+        with self._lock:
+            self.runs += 1
+            return self.runs
+
+
+def context(clock: Any = None, timeout: float = 60.0) -> LambdaContext:
+    return LambdaContext(timeout=timeout, clock=clock) if clock else LambdaContext(timeout=timeout)
+
+
+class TestFirstCallAndDuplicates:
+    def test_first_call_locks_runs_and_stores_in_two_requests(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id", key_prefix="orders")
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            body.ran()
+            return {"charged": event["amount"]}
+
+        assert handler({"order_id": 1, "amount": 5}, context()) == {"charged": 5}
+        assert body.runs == 1
+        assert backend.requests() == 2
+        stored = backend.store.get(handler_key(handler, {"order_id": 1, "amount": 5}))
+        assert stored is not None
+        assert stored.status == COMPLETED
+        assert stored.expiration == int(backend.clock() + 3600)
+
+    @pytest.mark.parametrize("result", [None, 0, False, "", [], {}, {"ok": True}])
+    def test_a_duplicate_replays_the_stored_result_in_one_request(
+        self, backend: Backend, result: Any
+    ) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            body.ran()
+            return result
+
+        assert handler({"order_id": 1}, context()) == result
+        before = backend.requests()
+        replayed = handler({"order_id": 1}, context())
+        assert replayed == result
+        assert type(replayed) is type(result)
+        assert body.runs == 1
+        assert backend.requests() - before == 1
+
+    def test_a_local_cache_hit_costs_no_request_and_still_validates(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id", validate="amount", local_cache=True)
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return body.ran()
+
+        assert handler({"order_id": 1, "amount": 5}, context()) == 1
+        before = backend.requests()
+        assert handler({"order_id": 1, "amount": 5}, context()) == 1
+        assert backend.requests() == before
+        with pytest.raises(IdempotencyPayloadMismatchError, match="'amount' fields differ"):
+            handler({"order_id": 1, "amount": 6}, context())
+        assert backend.requests() == before
+        assert body.runs == 1
+
+    def test_validation_is_checked_on_the_one_request_duplicate_path(
+        self, backend: Backend
+    ) -> None:
+        @idempotent(backend.store, key="order_id", validate="[amount, currency]")
+        def handler(event: dict[str, Any], context: Any) -> str:
+            return "charged"
+
+        handler({"order_id": 1, "amount": 5, "currency": "EUR"}, context())
+        before = backend.requests()
+        with pytest.raises(IdempotencyPayloadMismatchError) as caught:
+            handler({"order_id": 1, "amount": 5, "currency": "USD"}, context())
+        assert backend.requests() - before == 1
+        assert "USD" not in str(caught.value)
+        assert "EUR" not in str(caught.value)
+        assert handler({"order_id": 1, "amount": 5, "currency": "EUR"}, context()) == "charged"
+
+    def test_expired_records_count_as_absent(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id", expires_after=60)
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return body.ran()
+
+        assert handler({"order_id": 1}, context()) == 1
+        backend.clock.advance(59)
+        assert handler({"order_id": 1}, context()) == 1
+        backend.clock.advance(2)  # the record is still stored (TTL deletes lazily) but expired
+        assert handler({"order_id": 1}, context()) == 2
+
+    def test_dataclass_results_are_rebuilt_with_output_type(self, backend: Backend) -> None:
+        @dataclass
+        class Receipt:
+            order_id: int
+            total: float
+
+        @idempotent(backend.store, key="order_id", output_type=Receipt)
+        def handler(event: dict[str, Any], context: Any) -> Receipt:
+            return Receipt(event["order_id"], 9.5)
+
+        assert handler({"order_id": 3}, context()) == Receipt(3, 9.5)
+        assert handler({"order_id": 3}, context()) == Receipt(3, 9.5)
+
+    def test_async_functions(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        async def handler(event: dict[str, Any], context: Any) -> int:
+            await asyncio.sleep(0)
+            return body.ran()
+
+        assert asyncio.run(handler({"order_id": 1}, context())) == 1
+        assert asyncio.run(handler({"order_id": 1}, context())) == 1
+        assert body.runs == 1
+
+
+class TestMissingKeys:
+    def test_a_missing_key_warns_and_runs_unguarded(
+        self, backend: Backend, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return body.ran()
+
+        with caplog.at_level(logging.WARNING, logger="lambdakit.idempotency"):
+            assert handler({"other": 1}, context()) == 1
+            assert handler({"other": 1}, context()) == 2
+        assert backend.requests() == 0
+        assert "found nothing in the payload" in caplog.text
+
+    def test_a_missing_key_can_raise_instead(self, backend: Backend) -> None:
+        @idempotent(backend.store, key="order_id", raise_on_missing_key=True)
+        def handler(event: dict[str, Any], context: Any) -> None:
+            raise AssertionError("must not run")
+
+        with pytest.raises(IdempotencyKeyError, match="order_id"):
+            handler({"other": 1}, context())
+
+
+class TestFailures:
+    def test_when_the_function_raises_the_lock_goes_and_the_exception_is_unchanged(
+        self, backend: Backend
+    ) -> None:
+        raised = ValueError("card declined")
+        attempts = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> str:
+            if attempts.ran() == 1:
+                raise raised
+            return "charged"
+
+        with pytest.raises(ValueError, match="card declined") as caught:
+            handler({"order_id": 1}, context())
+        assert caught.value is raised
+        assert caught.value.__traceback__ is not None
+        assert "raise raised" in "".join(
+            __import__("traceback").format_tb(caught.value.__traceback__)
+        )
+        assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
+        assert handler({"order_id": 1}, context()) == "charged"
+
+    def test_an_unstorable_result_raises_before_completion_and_releases_the_lock(
+        self, backend: Backend
+    ) -> None:
+        attempts = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            return object() if attempts.ran() == 1 else "fixed"
+
+        with pytest.raises(IdempotencySerializationError, match="cannot be stored as JSON"):
+            handler({"order_id": 1}, context())
+        assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
+        assert handler({"order_id": 1}, context()) == "fixed"
+
+    def test_a_crashed_call_blocks_its_key_until_its_lock_expires(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return body.ran()
+
+        # What a crash leaves behind: a lock that nobody will release, expiring with the
+        # invocation that took it (here 30 s of remaining time).
+        key = handler_key(handler, {"order_id": 1})
+        now = backend.clock()
+        crashed = StoredRecord(key, INPROGRESS, int(now + 3600), int((now + 30) * 1000))
+        assert backend.store.acquire(crashed) is None
+
+        with pytest.raises(IdempotencyAlreadyInProgressError):
+            handler({"order_id": 1}, context())
+        backend.clock.advance(29)
+        with pytest.raises(IdempotencyAlreadyInProgressError):
+            handler({"order_id": 1}, context())
+        backend.clock.advance(2)
+        assert handler({"order_id": 1}, context()) == 1
+
+
+class TestLockExpiry:
+    def lock_seconds(self, backend: Backend, call_context: Any, **options: Any) -> float:
+        seen: list[float] = []
+
+        @idempotent(backend.store, key="order_id", **options)
+        def handler(event: dict[str, Any], context: Any = None) -> None:
+            lock = backend.store.get(handler_key(handler, event))
+            assert lock is not None
+            assert lock.in_progress_expiration is not None
+            seen.append(lock.in_progress_expiration / 1000 - backend.clock())
+
+        if call_context is None:
+            handler({"order_id": 1})
+        else:
+            handler({"order_id": 1}, call_context)
+        return seen[0]
+
+    def test_the_lock_lasts_the_invocations_remaining_time(self, backend: Backend) -> None:
+        from lambdakit.testing import FakeClock
+
+        clock = FakeClock()
+        ctx = LambdaContext(timeout=30, clock=clock)
+        clock.advance(10)
+        assert self.lock_seconds(backend, ctx) == pytest.approx(20, abs=0.01)
+
+    @pytest.mark.parametrize("remaining", [0, None])
+    def test_without_usable_remaining_time_the_lock_lasts_15_minutes(
+        self, backend: Backend, remaining: int | None
+    ) -> None:
+        class Context:
+            def get_remaining_time_in_millis(self) -> int:
+                return 0
+
+        ctx = Context() if remaining == 0 else None
+        assert self.lock_seconds(backend, ctx) == pytest.approx(900, abs=0.01)
+
+    def test_a_fixed_lock_time_can_be_configured(self, backend: Backend) -> None:
+        assert self.lock_seconds(backend, context(), in_progress_expires_after=42) == pytest.approx(
+            42, abs=0.01
+        )
+
+
+class TestConcurrentDuplicates:
+    def test_fifty_threads_one_run_the_rest_told_it_is_in_progress(self, backend: Backend) -> None:
+        spy = SpyStore(backend.store)
+        body = Counter()
+        others_done = threading.Event()
+        outcomes: list[Any] = []
+        outcomes_lock = threading.Lock()
+
+        @idempotent(spy, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> str:
+            body.ran()
+            assert others_done.wait(60), "the other 49 callers never returned"
+            return "charged"
+
+        start = threading.Barrier(50)
+
+        def call() -> None:
+            start.wait()
+            try:
+                outcome: Any = handler({"order_id": 1}, context())
+            except IdempotencyAlreadyInProgressError as exc:
+                outcome = exc
+            with outcomes_lock:
+                outcomes.append(outcome)
+                if len(outcomes) == 49:
+                    others_done.set()
+
+        threads = [threading.Thread(target=call) for _ in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert body.runs == 1
+        assert outcomes.count("charged") == 1
+        assert sum(isinstance(o, IdempotencyAlreadyInProgressError) for o in outcomes) == 49
+
+    def test_fifty_threads_waiting_all_get_the_one_result(self, backend: Backend) -> None:
+        spy = SpyStore(backend.store)
+        body = Counter()
+        results: list[Any] = []
+        results_lock = threading.Lock()
+
+        @idempotent(spy, key="order_id", on_duplicate="wait")
+        def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+            run = body.ran()
+            spy.wait_for_acquires(50)  # every caller has met the lock before we finish
+            return {"run": run}
+
+        start = threading.Barrier(50)
+
+        def call() -> None:
+            start.wait()
+            result = handler({"order_id": 1}, context())
+            with results_lock:
+                results.append(result)
+
+        threads = [threading.Thread(target=call) for _ in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert body.runs == 1
+        assert results == [{"run": 1}] * 50
+
+    def test_a_waiting_duplicate_runs_the_function_itself_if_the_holder_fails(
+        self, backend: Backend
+    ) -> None:
+        spy = SpyStore(backend.store)
+        body = Counter()
+        release = threading.Event()
+
+        @idempotent(spy, key="order_id", on_duplicate="wait")
+        def handler(event: dict[str, Any], context: Any) -> str:
+            if body.ran() == 1:
+                assert release.wait(60)
+                raise RuntimeError("holder failed")
+            return "second try"
+
+        holder_error: list[BaseException] = []
+
+        def holder() -> None:
+            try:
+                handler({"order_id": 1}, context())
+            except RuntimeError as exc:
+                holder_error.append(exc)
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        spy.wait_for_acquires(1)
+        waiter_result: list[Any] = []
+        waiter = threading.Thread(
+            target=lambda: waiter_result.append(handler({"order_id": 1}, context()))
+        )
+        waiter.start()
+        spy.wait_for_acquires(2)  # the waiter met the lock
+        release.set()
+        thread.join(60)
+        waiter.join(60)
+        assert holder_error
+        assert waiter_result == ["second try"]
+        assert body.runs == 2
+
+    def test_waiting_is_bounded_by_the_remaining_time(self, backend: Backend) -> None:
+        key_holder = Counter()
+
+        @idempotent(backend.store, key="order_id", on_duplicate="wait")
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return key_holder.ran()
+
+        key = handler_key(handler, {"order_id": 1})
+        now = backend.clock()
+        backend.store.acquire(
+            StoredRecord(key, INPROGRESS, int(now + 3600), int((now + 600) * 1000))
+        )
+        with pytest.raises(IdempotencyAlreadyInProgressError, match="after waiting"):
+            handler({"order_id": 1}, LambdaContext(timeout=0.3))
+        assert key_holder.runs == 0
+
+
+class TestUnderProcessBatch:
+    def orders_event(self) -> dict[str, Any]:
+        # 12 messages, 4 distinct orders: every order is delivered three times.
+        return sqs_event([{"order_id": i % 4} for i in range(12)])
+
+    def test_sequential_duplicates_in_one_batch_run_once(self, backend: Backend) -> None:
+        ran: list[int] = []
+
+        @process_batch
+        @idempotent(backend.store, key="body.order_id")
+        def record_handler(record: Any) -> None:
+            ran.append(record.json()["order_id"])
+
+        assert record_handler(self.orders_event(), context()) == {"batchItemFailures": []}
+        assert sorted(ran) == [0, 1, 2, 3]
+
+    @pytest.mark.parametrize("on_duplicate", ["raise", "wait"])
+    def test_concurrent_records_run_in_parallel_and_duplicates_run_once(
+        self, backend: Backend, on_duplicate: str
+    ) -> None:
+        ran: list[int] = []
+        ran_lock = threading.Lock()
+        event = self.orders_event()
+
+        @process_batch(concurrency=8)
+        @idempotent(backend.store, key="body.order_id", on_duplicate=on_duplicate)
+        def record_handler(record: Any) -> None:
+            with ran_lock:
+                ran.append(record.json()["order_id"])
+
+        response = record_handler(event, context())
+        assert sorted(ran) == [0, 1, 2, 3]
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        if on_duplicate == "wait":
+            assert failed == set()
+        # A reported record is a racing duplicate; its retry replays the stored result.
+        retry = {"Records": [r for r in event["Records"] if r["messageId"] in failed]}
+        if retry["Records"]:
+            assert record_handler(retry, context()) == {"batchItemFailures": []}
+        assert sorted(ran) == [0, 1, 2, 3]
+
+    def test_the_lock_lasts_the_batch_invocations_remaining_time(self, backend: Backend) -> None:
+        from lambdakit.testing import FakeClock
+
+        clock = FakeClock()
+        ctx = LambdaContext(timeout=120, clock=clock)
+        seen: list[float] = []
+
+        @idempotent(backend.store, key="body.order_id")
+        def record_handler(record: Any) -> None:
+            lock = backend.store.get(handler_key(record_handler, record))
+            assert lock is not None
+            assert lock.in_progress_expiration is not None
+            seen.append(lock.in_progress_expiration / 1000 - backend.clock())
+
+        lambda_handler = process_batch(concurrency=2)(record_handler)
+        lambda_handler(sqs_event([{"order_id": 1}, {"order_id": 2}]), ctx)
+        assert seen == [pytest.approx(120, abs=0.01)] * 2
+
+
+def handler_key(decorated: Any, payload: Any) -> str:
+    """The key the idempotent function ``decorated`` uses for ``payload``."""
+    keys = decorated.idempotency.keys
+    made = keys.key(keys.document(payload), raise_on_missing=True)
+    assert made is not None
+    return made
