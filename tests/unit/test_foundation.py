@@ -12,7 +12,9 @@ from lambdakit import errors
 from lambdakit._internal import clients
 
 
-@pytest.mark.parametrize("module", ["lambdakit", "lambdakit.batch", "lambdakit.events"])
+@pytest.mark.parametrize(
+    "module", ["lambdakit", "lambdakit.batch", "lambdakit.events", "lambdakit.idempotency"]
+)
 def test_importing_does_not_import_boto3(module: str) -> None:
     code = f"import sys, {module}; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -60,6 +62,20 @@ class TestLazyClients:
     def test_a_client_is_created_once_and_reused(self) -> None:
         first = clients.client("sqs")
         assert clients.client("sqs") is first
+
+    def test_clients_retry_in_standard_mode_with_room_for_concurrent_batches(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+        config = clients.client("dynamodb").meta.config
+        assert config.retries["mode"] == "standard"
+        assert config.max_pool_connections >= 32  # process_batch(concurrency=32) threads
+
+    def test_the_retry_mode_chosen_in_the_environment_wins(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+        assert clients.client("dynamodb").meta.config.retries["mode"] == "adaptive"
 
     def test_the_service_endpoint_variable_is_honoured(
         self, monkeypatch: pytest.MonkeyPatch

@@ -33,6 +33,11 @@ _SERVICE_ENV_NAMES = {
     "dynamodbstreams": "DYNAMODB_STREAMS",
 }
 
+# botocore keeps 10 connections per client by default; process_batch(concurrency=N) with N > 10
+# threads would then open and discard a connection per request beyond that ("Connection pool
+# is full" warnings, and a TLS handshake each). Connections are opened only when needed.
+MAX_POOL_CONNECTIONS = 64
+
 _clients: dict[tuple[str, str | None, str | None, str | None, int], Any] = {}
 _lock = allocate_lock()
 
@@ -61,7 +66,9 @@ def client(service: str, *, region_name: str | None = None) -> Any:
             from botocore.config import Config
 
             found = boto3.session.Session().client(
-                service, region_name=region_name, config=Config(retries=_retries())
+                service,
+                region_name=region_name,
+                config=Config(retries=_retries(), max_pool_connections=MAX_POOL_CONNECTIONS),
             )
             _clients[key] = found
         return found
