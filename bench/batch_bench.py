@@ -22,15 +22,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any, Protocol
+
+from _report import Row, check, print_header, render
 
 from lambdakit.batch import process_batch
 from lambdakit.testing import LambdaContext, sqs_event
@@ -56,35 +56,6 @@ class Sizes:
 
 FULL = Sizes(cpu_records=10_000, cpu_reps=7, io_records=1_000, io_reps=3, import_reps=7)
 QUICK = Sizes(cpu_records=2_000, cpu_reps=3, io_records=200, io_reps=1, import_reps=3)
-
-
-@dataclass(frozen=True)
-class Row:
-    case: str
-    lambdakit: float
-    powertools: float
-    unit: str
-    target: float  # lambdakit / powertools must be <= this
-
-    @property
-    def ratio(self) -> float:
-        return self.lambdakit / self.powertools
-
-    def cells(self) -> list[str]:
-        met = "yes" if self.ratio <= self.target else "NO"
-        return [
-            self.case,
-            f"{self.lambdakit:.3g} {self.unit}",
-            f"{self.powertools:.3g} {self.unit}",
-            f"{self.ratio:.3f}x",
-            f"<= {self.target:g}x",
-            met,
-        ]
-
-
-def check(ok: bool, message: str) -> None:
-    if not ok:
-        raise SystemExit(f"correctness check failed: {message}")
 
 
 def fail_some(record: HasBody) -> None:
@@ -177,21 +148,6 @@ def import_case(sizes: Sizes) -> Row:
     return Row("import batch module (fresh process)", lk, pt, "ms", 0.25)
 
 
-def render(rows: list[Row], markdown: bool) -> str:
-    header = ["case", "lambdakit", "powertools", "ratio (lk/pt)", "target", "met?"]
-    table = [header, *(row.cells() for row in rows)]
-    if markdown:
-        lines = ["| " + " | ".join(cells) + " |" for cells in table]
-        lines.insert(1, "|" + "|".join(["---"] + ["---:"] * 4 + [":---:"]) + "|")
-        return "\n".join(lines)
-    widths = [max(len(cells[col]) for cells in table) for col in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) for cells in table
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -209,15 +165,11 @@ def main() -> int:
 
     rows = [cpu_case(sizes), io_case(sizes), import_case(sizes)]
 
-    print(f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs)")
-    print(f"aws-lambda-powertools {version('aws-lambda-powertools')}")
-    print(f"lambdakit {version('lambdakit')}")
-    print(
+    print_header(
         f"medians of {sizes.cpu_reps} (CPU), {sizes.io_reps} (I/O), {sizes.import_reps} (import) "
         "runs; logging.disable(logging.CRITICAL) for both libraries (log calls made, not output)"
         + (" [--quick]" if args.quick else "")
     )
-    print()
     print(render(rows, args.markdown))
     return 0
 

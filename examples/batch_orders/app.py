@@ -1,30 +1,43 @@
-"""An order-processing function fed by an SQS queue, with partial batch failures.
+"""An order-processing function fed by an SQS queue, with partial batch failures and
+idempotent charging.
 
 Deployed with ``template.yaml``: the event source mapping has ``ReportBatchItemFailures``
 enabled, so only the orders that failed are retried (and, after ``maxReceiveCount`` attempts,
 moved to the dead-letter queue) while the rest of the batch is deleted.
+
+SQS delivers at least once, and producers retry: the same order can arrive in two messages.
+``@idempotent`` records each order id in the DynamoDB table ``IDEMPOTENCY_TABLE`` when the order
+is charged; a later message for the same order gets the stored receipt instead of a second
+charge. Creating the store makes no request, so this module imports without AWS access.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import uuid4
 
 from lambdakit.batch import SQSRecord, process_batch
+from lambdakit.idempotency import DynamoDBStore, idempotent
 
 logger = logging.getLogger(__name__)
+
+store = DynamoDBStore(os.environ.get("IDEMPOTENCY_TABLE", "orders-idempotency"))
 
 
 class OrderRejected(Exception):
     """An order this function cannot accept (it will be retried, then dead-lettered)."""
 
 
-# Stands in for a payments API or a database write.
+# Stands in for a payments API or a database write: every call to charge() is one charge.
 PROCESSED: dict[str, Decimal] = {}
+CHARGES: list[str] = []  # the order id of each charge made
 
 
-def charge(order: dict[str, Any]) -> Decimal:
+def charge(order: dict[str, Any]) -> str:
+    """Charge the order's amount; return the charge id."""
     try:
         amount = Decimal(str(order["amount"]))
     except (KeyError, InvalidOperation) as exc:
@@ -32,11 +45,25 @@ def charge(order: dict[str, Any]) -> Decimal:
     if amount <= 0:
         raise OrderRejected(f"order {order['order_id']!r}: amount must be positive, got {amount}")
     PROCESSED[order["order_id"]] = amount
-    return amount
+    CHARGES.append(order["order_id"])
+    return f"ch_{uuid4().hex[:12]}"
 
 
 @process_batch(concurrency=8)
-def handler(record: SQSRecord) -> None:
+@idempotent(
+    store,
+    key="body.order_id",  # the order, not the message: a resent order has a new messageId
+    key_prefix="orders.charge",  # keys survive renaming this function or its stack
+    on_duplicate="wait",  # a duplicate running beside its original waits for its receipt
+)
+def handler(record: SQSRecord) -> dict[str, str]:
     order = record.json()  # a body that is not JSON raises RecordDecodeError: reported, retried
-    amount = charge(order)
-    logger.info("charged %s for order %s", amount, order["order_id"])
+    charge_id = charge(order)
+    logger.info("charged %s for order %s", order["amount"], order["order_id"])
+    # The receipt is stored with the order's idempotency record and returned to duplicates.
+    return {
+        "order_id": order["order_id"],
+        "amount": str(order["amount"]),
+        "charge_id": charge_id,
+        "message_id": record.message_id,
+    }

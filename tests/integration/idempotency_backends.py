@@ -47,6 +47,7 @@ class SpyStore:
     def __init__(self, inner: IdempotencyStore) -> None:
         self.inner = inner
         self.acquires = 0
+        self.gets = 0
         self.changed = threading.Condition()
 
     def now(self) -> float:
@@ -66,9 +67,20 @@ class SpyStore:
         self.inner.release(lock)
 
     def get(self, key: str) -> StoredRecord | None:
-        return self.inner.get(key)
+        found = self.inner.get(key)
+        with self.changed:
+            self.gets += 1
+            self.changed.notify_all()
+        return found
 
     def wait_for_acquires(self, count: int, timeout: float = 30) -> None:
         with self.changed:
             if not self.changed.wait_for(lambda: self.acquires >= count, timeout):
                 raise AssertionError(f"only {self.acquires} acquires, expected {count}")
+
+    def wait_for_more_gets(self, more: int, timeout: float = 30) -> None:
+        """Until ``more`` further reads happened (a waiting duplicate polls with get)."""
+        with self.changed:
+            target = self.gets + more
+            if not self.changed.wait_for(lambda: self.gets >= target, timeout):
+                raise AssertionError(f"only {self.gets} reads, expected {target}")

@@ -22,6 +22,7 @@ from lambdakit.errors import (
     IdempotencyPayloadMismatchError,
     IdempotencySerializationError,
 )
+from lambdakit.events import SQSRecord as SQSRecordView
 from lambdakit.idempotency import COMPLETED, INPROGRESS, StoredRecord, idempotent
 from lambdakit.testing import LambdaContext, sqs_event
 from tests.integration.idempotency_backends import Backend, SpyStore
@@ -213,6 +214,27 @@ class TestFailures:
         assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
         assert handler({"order_id": 1}, context()) == "fixed"
 
+    def test_a_call_running_longer_than_expires_after_keeps_its_lock(
+        self, backend: Backend
+    ) -> None:
+        body = Counter()
+        duplicate: list[BaseException] = []
+
+        @idempotent(backend.store, key="order_id", expires_after=10)
+        def handler(event: dict[str, Any], context: Any) -> int:
+            run = body.ran()
+            if run == 1:
+                backend.clock.advance(20)  # past expires_after, within the 60 s lock
+                try:
+                    handler(event, context)
+                except IdempotencyAlreadyInProgressError as exc:
+                    duplicate.append(exc)
+            return run
+
+        assert handler({"order_id": 1}, context(timeout=60)) == 1
+        assert body.runs == 1
+        assert len(duplicate) == 1
+
     def test_a_crashed_call_blocks_its_key_until_its_lock_expires(self, backend: Backend) -> None:
         body = Counter()
 
@@ -379,6 +401,38 @@ class TestConcurrentDuplicates:
         assert holder_error
         assert waiter_result == ["second try"]
         assert body.runs == 2
+
+    def test_a_waiting_record_gives_up_when_only_the_batch_margin_is_left(
+        self, backend: Backend
+    ) -> None:
+        from lambdakit.testing import FakeClock
+
+        spy = SpyStore(backend.store)
+
+        @idempotent(spy, key="body.order_id", on_duplicate="wait")
+        def record_handler(record: Any) -> None:
+            raise AssertionError("the holder never finishes: this must not run")
+
+        event = sqs_event([{"order_id": 1}])
+        key = handler_key(record_handler, SQSRecordView(event["Records"][0]))
+        now = backend.clock()
+        held = StoredRecord(key, INPROGRESS, int(now + 3600), int((now + 600) * 1000))
+        spy.acquire(held)  # another invocation holds the order for 10 minutes
+        invocation_clock = FakeClock()
+        ctx = LambdaContext(timeout=10, clock=invocation_clock)
+        responses: list[Any] = []
+        batch = process_batch(deadline_margin_ms=3000)(record_handler)
+        waiter = threading.Thread(target=lambda: responses.append(batch(event, ctx)))
+        waiter.start()
+        spy.wait_for_more_gets(2)  # the record is waiting
+        invocation_clock.advance(6.5)  # 3.5 s left: more than the 3 s margin, keep waiting
+        spy.wait_for_more_gets(2)
+        assert waiter.is_alive()
+        invocation_clock.advance(1)  # 2.5 s left: the margin is reached
+        waiter.join(30)
+        assert responses == [
+            {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        ]
 
     def test_waiting_is_bounded_by_the_remaining_time(self, backend: Backend) -> None:
         key_holder = Counter()

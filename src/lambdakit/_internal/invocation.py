@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 current_context: ContextVar[Any] = ContextVar("lambdakit_lambda_context", default=None)
 
+# How much of the remaining time the running batch keeps for itself (process_batch's
+# deadline_margin_ms): code that waits inside a record handler must give up before it.
+current_margin_ms: ContextVar[float] = ContextVar("lambdakit_deadline_margin_ms", default=0.0)
+
 
 def carrying_context(function: Callable[[], T]) -> Callable[[], T]:
     """``function`` bound to a copy of the caller's context variables, to run on another

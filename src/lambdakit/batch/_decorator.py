@@ -5,7 +5,7 @@ from __future__ import annotations
 from _thread import allocate_lock
 
 from lambdakit._internal.aio import is_coroutine_function, with_event_loop
-from lambdakit._internal.invocation import carrying_context, current_context
+from lambdakit._internal.invocation import carrying_context, current_context, current_margin_ms
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
@@ -104,7 +104,9 @@ class _BatchProcessor:
             keep_errors=self.raise_on_all_failed,
         )
         extra = (context,) if self.with_context else ()
-        token = current_context.set(context)  # for decorators under this one (idempotent)
+        # For decorators under this one (idempotent): the context, and the time kept in hand.
+        token = current_context.set(context)
+        margin_token = current_margin_ms.set(self.deadline_margin_ms)
         try:
             if self.is_async:
                 with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
@@ -113,6 +115,7 @@ class _BatchProcessor:
             else:
                 self._run_threads(batch, run, extra)
         finally:
+            current_margin_ms.reset(margin_token)
             current_context.reset(token)
         return self._response(batch, run)
 

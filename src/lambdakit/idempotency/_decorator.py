@@ -20,10 +20,15 @@ lock lasts 15 minutes, Lambda's maximum timeout.
 
 from __future__ import annotations
 
+import math
 import time
 
 from lambdakit._internal.aio import is_coroutine_function
-from lambdakit._internal.invocation import current_context, has_remaining_time
+from lambdakit._internal.invocation import (
+    current_context,
+    current_margin_ms,
+    has_remaining_time,
+)
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.errors import (
     IdempotencyAlreadyInProgressError,
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 LOGGER = "lambdakit.idempotency"
 MAX_LOCK_SECONDS = 900.0  # Lambda's longest timeout: no invocation outlives this
 LOCAL_CACHE_DEFAULT_SIZE = 256
+WAIT_MARGIN_SECONDS = 0.5  # a waiting duplicate gives up this long before the invocation ends
 _STORE_METHODS = ("now", "acquire", "complete", "release", "get")
 _DUPLICATE_MODES = ("raise", "wait")
 
@@ -153,7 +159,6 @@ class Idempotency:
             if cached is not None:
                 return self._replay(cached, validation)
         context = _context_of(args, kwargs)
-        waited_until: float | None = None
         while True:
             lock = self._lock(key, validation, context)
             found = store.acquire(lock)
@@ -166,9 +171,7 @@ class Idempotency:
                 raise IdempotencyAlreadyInProgressError(
                     f"{key}: another call with this key is in progress", key
                 )
-            if waited_until is None:
-                waited_until = time.monotonic() + self._wait_seconds(found, context)
-            done = self._wait_for(key, validation, waited_until)
+            done = self._wait_for(key, validation, context)
             if done is not None:
                 return done
             # The lock vanished (its call failed or the lock expired): take it ourselves.
@@ -176,10 +179,13 @@ class Idempotency:
     def _lock(self, key: str, validation: str | None, context: Any) -> StoredRecord:
         now = self.store.now()
         lock_seconds = self.lock_seconds or _remaining_seconds(context) or MAX_LOCK_SECONDS
+        # The record's expiration also ends a lock (stores treat an expired record as absent),
+        # so it must not come before the lock's own end, whatever expires_after says: a call
+        # running longer than expires_after would otherwise lose its lock to a duplicate.
         return StoredRecord(
             key=key,
             status=INPROGRESS,
-            expiration=int(now + self.expires_after),
+            expiration=math.ceil(now + max(self.expires_after, lock_seconds)),
             in_progress_expiration=int((now + lock_seconds) * 1000),
             validation=validation,
         )
@@ -198,36 +204,37 @@ class Idempotency:
             self.cache.put(found)
         return Call(self, None, replay=load_result(found.data, self.output_type))
 
-    def _wait_seconds(self, found: StoredRecord, context: Any) -> float:
-        """How long a duplicate waits: while this invocation has time left, else until the
-        holder's lock expires (after which the lock can be taken over)."""
-        remaining = _remaining_seconds(context)
-        if remaining is not None:
-            return max(0.0, remaining - 0.1)
-        if found.in_progress_expiration is not None:
-            lock_left = found.in_progress_expiration / 1000 - self.store.now()
-            return min(MAX_LOCK_SECONDS, max(0.0, lock_left) + 0.1)
-        return MAX_LOCK_SECONDS
+    def _time_to_give_up(self, context: Any, started: float) -> bool:
+        """Whether a waiting duplicate must stop: when its invocation has no more than the
+        margin left (process_batch's ``deadline_margin_ms``, at least 0.5 s, to return at all),
+        read from the context at every poll so that an injected clock drives it. Without a
+        context, waiting ends when the holder's lock expires (the record then reads as absent
+        and the lock is taken over), and never lasts longer than Lambda's longest timeout."""
+        remaining_ms = _remaining_ms(context)
+        if remaining_ms is not None:
+            keep_ms = max(current_margin_ms.get(), WAIT_MARGIN_SECONDS * 1000)
+            return remaining_ms <= keep_ms
+        return time.monotonic() - started > MAX_LOCK_SECONDS
 
-    def _wait_for(self, key: str, validation: str | None, until: float) -> Call | None:
+    def _wait_for(self, key: str, validation: str | None, context: Any) -> Call | None:
         """Poll until the record completes (replay it) or disappears (``None``)."""
         delay = 0.01
+        started = time.monotonic()
         while True:
+            if self._time_to_give_up(context, started):
+                raise IdempotencyAlreadyInProgressError(
+                    f"{key}: another call with this key is still in progress after waiting "
+                    "for as long as this invocation can",
+                    key,
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
             found = self.store.get(key)
             if found is None:
                 return None
             if found.status == COMPLETED:
                 return self._replay(found, validation)
             self._check(found, validation)
-            left = until - time.monotonic()
-            if left <= 0:
-                raise IdempotencyAlreadyInProgressError(
-                    f"{key}: another call with this key is still in progress after waiting "
-                    "for as long as this invocation can",
-                    key,
-                )
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 0.25)
 
 
 class Call:
@@ -289,18 +296,24 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return current_context.get()
 
 
-def _remaining_seconds(context: Any) -> float | None:
-    """The context's remaining time; ``None`` when there is none or it reports 0 or less
-    (a context that says 0 would otherwise create a lock that never protects anything)."""
+def _remaining_ms(context: Any) -> float | None:
+    """What the context says remains, in ms; ``None`` without a context that can tell."""
     if context is None or not has_remaining_time(context):
         return None
     try:
         remaining = context.get_remaining_time_in_millis()
     except Exception:  # a stand-in context that cannot tell
         return None
-    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)) or remaining <= 0:
+    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
         return None
-    return float(remaining) / 1000
+    return float(remaining)
+
+
+def _remaining_seconds(context: Any) -> float | None:
+    """The context's remaining time for a lock; ``None`` when there is none or it reports 0
+    or less (a lock that expired at once would protect nothing: 15 minutes apply instead)."""
+    remaining = _remaining_ms(context)
+    return remaining / 1000 if remaining is not None and remaining > 0 else None
 
 
 def _wrap(state: Idempotency) -> Callable[..., Any]:

@@ -33,6 +33,7 @@ _ACQUIRE_CONDITION = (
     "(#status = :inprogress AND attribute_exists(#lock_expiry) AND #lock_expiry < :now_ms)"
 )
 _RELEASE_CONDITION = "#status = :inprogress AND #lock_expiry = :lock_expiry"
+_TAKEN = StoredRecord("", INPROGRESS, 0)  # sentinel: the conditional write succeeded
 
 
 class DynamoDBStore:
@@ -113,6 +114,24 @@ class DynamoDBStore:
     # --- the protocol ---------------------------------------------------------------------------
 
     def acquire(self, record: StoredRecord) -> StoredRecord | None:
+        for _ in range(3):
+            found = self._put_lock(record)
+            if found is _TAKEN:
+                return None
+            if found is not None:
+                return found
+            # A DynamoDB-compatible store that does not return the old item: one more read.
+            # None means the record expired or was released in between: try the lock again.
+            seen = self.get(record.key)
+            if seen is not None:
+                return seen
+        raise IdempotencyPersistenceError(
+            f"{record.key}: the lock could neither be taken nor read on table "
+            f"{self.table_name!r} (a store that ignores ReturnValuesOnConditionCheckFailure?)"
+        )
+
+    def _put_lock(self, record: StoredRecord) -> StoredRecord | None:
+        """``_TAKEN``, the record in the way, or ``None`` when the store did not return it."""
         now = self._clock()
         try:
             self.client.put_item(
@@ -127,18 +146,12 @@ class DynamoDBStore:
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return None
+            return _TAKEN
         except _service_errors() as exc:
             if _error_code(exc) != _CONDITION_FAILED:
                 raise self._failure("PutItem (lock)", exc) from exc
             item = getattr(exc, "response", {}).get("Item")
-        if item is not None:
-            return self._record(item)
-        # A store that does not return the old item (not DynamoDB itself): one more read.
-        found = self.get(record.key)
-        if found is None:  # it expired or was released in between: try once more
-            return self.acquire(record)
-        return found
+        return None if item is None else self._record(item)
 
     def complete(self, record: StoredRecord) -> None:
         try:

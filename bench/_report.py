@@ -1,0 +1,90 @@
+"""What the benchmark scripts share: the results table, the correctness check, the header.
+
+Imported as ``from _report import ...``: each script runs as ``python bench/<name>_bench.py``,
+which puts ``bench/`` first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from importlib.metadata import version
+
+HEADER = ["case", "lambdakit", "powertools", "ratio (lk/pt)", "target", "met?"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measurement of both libraries. ``target`` bounds lambdakit / powertools; a row whose
+    target is ``None`` is informational: shown with "n/a" and "-", never counted as a miss."""
+
+    case: str
+    lambdakit: float
+    powertools: float
+    unit: str
+    target: float | None
+
+    @property
+    def within_target(self) -> bool:
+        """Whether the ratio is within the target (``True`` when there is no target)."""
+        if self.target is None:
+            return True
+        if self.powertools == 0:
+            return self.lambdakit == 0  # 0 vs 0: equal, so within any target >= 1
+        return self.lambdakit / self.powertools <= self.target
+
+    @property
+    def missed(self) -> bool:
+        return not self.within_target
+
+    def ratio_cell(self) -> str:
+        if self.powertools == 0:
+            return "= (0/0)" if self.lambdakit == 0 else "inf"
+        return f"{self.lambdakit / self.powertools:.3f}x"
+
+    def cells(self) -> list[str]:
+        if self.target is None:
+            target, met = "n/a", "-"
+        else:
+            target, met = f"<= {self.target:g}x", "NO" if self.missed else "yes"
+        return [
+            self.case,
+            f"{self.lambdakit:.3g} {self.unit}",
+            f"{self.powertools:.3g} {self.unit}",
+            self.ratio_cell(),
+            target,
+            met,
+        ]
+
+
+def check(ok: bool, message: str) -> None:
+    """Stop the run (exit status 1, message on stderr) when a correctness check fails."""
+    if not ok:
+        raise SystemExit(f"correctness check failed: {message}")
+
+
+def render(rows: list[Row], markdown: bool) -> str:
+    """The rows as an aligned plain-text table, or as a Markdown table."""
+    table = [HEADER, *(row.cells() for row in rows)]
+    if markdown:
+        lines = ["| " + " | ".join(cells) + " |" for cells in table]
+        lines.insert(1, "|" + "|".join(["---"] + ["---:"] * 4 + [":---:"]) + "|")
+        return "\n".join(lines)
+    widths = [max(len(cells[col]) for cells in table) for col in range(len(HEADER))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) for cells in table
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_header(*details: str) -> None:
+    """Print the environment (Python, machine, both libraries' versions), then ``details``, one
+    a line, then a blank line."""
+    print(f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs)")
+    print(f"aws-lambda-powertools {version('aws-lambda-powertools')}")
+    print(f"lambdakit {version('lambdakit')}")
+    for line in details:
+        print(line)
+    print()
