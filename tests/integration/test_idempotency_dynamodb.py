@@ -18,6 +18,7 @@ from lambdakit.errors import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPayloadMismatchError,
     IdempotencyPersistenceError,
+    IdempotencySerializationError,
 )
 from lambdakit.idempotency import COMPLETED, INPROGRESS, DynamoDBStore, idempotent
 from lambdakit.testing import FakeClock, LambdaContext, sqs_event
@@ -148,6 +149,49 @@ class TestServiceErrors:
         assert e.value.result == {"charged": 5}
         assert failing.failed == 1
         assert [i["status"]["S"] for i in items(dynamodb_local, idempotency_table)] == [INPROGRESS]
+
+    def test_a_result_too_large_for_an_item_is_refused_and_the_lock_released(
+        self, dynamodb_local: DynamoDBLocal, idempotency_table: str
+    ) -> None:
+        attempts: list[int] = []
+
+        def body(event: Any, context: Any) -> str:
+            attempts.append(1)
+            return "x" * (400 * 1024) if len(attempts) == 1 else "small"
+
+        handler = idempotent(DynamoDBStore(idempotency_table), key="order_id")(body)
+        with pytest.raises(IdempotencySerializationError, match="items are limited to 409,600"):
+            handler({"order_id": 1}, LambdaContext())
+        assert items(dynamodb_local, idempotency_table) == []
+        assert handler({"order_id": 1}, LambdaContext()) == "small"
+
+    def test_a_lock_write_retried_by_botocore_after_a_lost_response_keeps_the_lock(
+        self, dynamodb_endpoint: str, idempotency_table: str
+    ) -> None:
+        # The first PutItem succeeds but botocore is told to retry it (as after a connection
+        # reset on the response): the retry fails its condition against our own new lock.
+        from lambdakit._internal.clients import client
+
+        shared = client("dynamodb")
+        retried: list[int] = []
+
+        def retry_first_put(attempts: int, **_: Any) -> float | None:
+            if attempts == 1 and not retried:
+                retried.append(attempts)
+                return 0.0
+            return None
+
+        shared.meta.events.register_first("needs-retry.dynamodb.PutItem", retry_first_put)
+        try:
+            ran: list[int] = []
+            handler = idempotent(DynamoDBStore(idempotency_table), key="order_id")(
+                lambda event, context: ran.append(1) or "charged"
+            )
+            assert handler({"order_id": 1}, LambdaContext()) == "charged"
+        finally:
+            shared.meta.events.unregister("needs-retry.dynamodb.PutItem", retry_first_put)
+        assert retried == [1]
+        assert ran == [1]
 
     def test_a_throttled_lock_write_is_retried_by_botocores_standard_mode(
         self, dynamodb_endpoint: str, idempotency_table: str

@@ -139,6 +139,15 @@ class TestFirstCallAndDuplicates:
         assert handler({"order_id": 3}, context()) == Receipt(3, 9.5)
         assert handler({"order_id": 3}, context()) == Receipt(3, 9.5)
 
+    def test_objects_with_an_async_call_are_awaited(self, backend: Backend) -> None:
+        class Handler:
+            async def __call__(self, event: dict[str, Any], context: Any) -> str:
+                return "charged"
+
+        handler = idempotent(backend.store, key="order_id", key_prefix="h")(Handler())
+        assert asyncio.run(handler({"order_id": 1}, context())) == "charged"
+        assert asyncio.run(handler({"order_id": 1}, context())) == "charged"
+
     def test_async_functions(self, backend: Backend) -> None:
         body = Counter()
 
@@ -149,6 +158,28 @@ class TestFirstCallAndDuplicates:
 
         assert asyncio.run(handler({"order_id": 1}, context())) == 1
         assert asyncio.run(handler({"order_id": 1}, context())) == 1
+        assert body.runs == 1
+
+
+class RetriedWriteStore(SpyStore):
+    """A lock write whose response was lost: botocore sends it again, and the second attempt
+    meets the lock the first one wrote."""
+
+    def acquire(self, record: StoredRecord) -> StoredRecord | None:
+        self.inner.acquire(record)
+        return self.inner.acquire(record)
+
+
+class TestRetriedWrites:
+    def test_a_call_that_meets_its_own_lock_holds_it(self, backend: Backend) -> None:
+        body = Counter()
+
+        @idempotent(RetriedWriteStore(backend.store), key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> int:
+            return body.ran()
+
+        assert handler({"order_id": 1}, context()) == 1
+        assert handler({"order_id": 1}, context()) == 1
         assert body.runs == 1
 
 
@@ -434,6 +465,54 @@ class TestConcurrentDuplicates:
             {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
         ]
 
+    def test_many_async_duplicates_waiting_do_not_starve_the_holder(self, backend: Backend) -> None:
+        # Sixteen waiters, more than the event loop's default thread pool has threads: waiting
+        # must happen on the loop, or the holder finds no thread to store its result.
+        spy = SpyStore(backend.store)
+        body = Counter()
+
+        @idempotent(spy, key="order_id", on_duplicate="wait")
+        async def handler(event: dict[str, Any], context: Any) -> int:
+            run = body.ran()
+            await asyncio.to_thread(spy.wait_for_acquires, 16)
+            return run
+
+        async def all_at_once() -> list[int]:
+            calls = [handler({"order_id": 1}, None) for _ in range(16)]
+            return await asyncio.wait_for(asyncio.gather(*calls), timeout=30)
+
+        assert asyncio.run(all_at_once()) == [1] * 16
+        assert body.runs == 1
+
+    def test_a_context_reporting_zero_time_does_not_stop_a_duplicate_from_waiting(
+        self, backend: Backend
+    ) -> None:
+        class ZeroContext:
+            def get_remaining_time_in_millis(self) -> int:
+                return 0
+
+        spy = SpyStore(backend.store)
+        release = threading.Event()
+
+        @idempotent(spy, key="order_id", on_duplicate="wait")
+        def handler(event: dict[str, Any], context: Any) -> str:
+            assert release.wait(30)
+            return "stored"
+
+        holder = threading.Thread(target=lambda: handler({"order_id": 1}, ZeroContext()))
+        holder.start()
+        spy.wait_for_acquires(1)
+        results: list[Any] = []
+        waiter = threading.Thread(
+            target=lambda: results.append(handler({"order_id": 1}, ZeroContext()))
+        )
+        waiter.start()
+        spy.wait_for_more_gets(2)  # waiting, not given up
+        release.set()
+        holder.join(30)
+        waiter.join(30)
+        assert results == ["stored"]
+
     def test_waiting_is_bounded_by_the_remaining_time(self, backend: Backend) -> None:
         key_holder = Counter()
 
@@ -468,29 +547,49 @@ class TestUnderProcessBatch:
         assert sorted(ran) == [0, 1, 2, 3]
 
     @pytest.mark.parametrize("on_duplicate", ["raise", "wait"])
-    def test_concurrent_records_run_in_parallel_and_duplicates_run_once(
+    def test_duplicates_racing_in_one_batch_run_once_and_none_is_reported(
         self, backend: Backend, on_duplicate: str
     ) -> None:
+        # Every record starts at once (12 workers), and each order's first record holds its
+        # lock until all 12 records met a lock: the duplicates really race their first copy.
+        # They are this batch's own records, so they wait for it in memory and replay its
+        # result, whatever on_duplicate says (which governs duplicates in other invocations).
+        spy = SpyStore(backend.store)
         ran: list[int] = []
         ran_lock = threading.Lock()
-        event = self.orders_event()
 
-        @process_batch(concurrency=8)
-        @idempotent(backend.store, key="body.order_id", on_duplicate=on_duplicate)
-        def record_handler(record: Any) -> None:
+        @process_batch(concurrency=12)
+        @idempotent(spy, key="body.order_id", on_duplicate=on_duplicate)
+        def record_handler(record: Any) -> int:
             with ran_lock:
                 ran.append(record.json()["order_id"])
+            spy.wait_for_acquires(12)
+            return int(record.json()["order_id"])
 
-        response = record_handler(event, context())
+        before = backend.requests()
+        response = record_handler(self.orders_event(), context())
+        assert response == {"batchItemFailures": []}
         assert sorted(ran) == [0, 1, 2, 3]
-        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-        if on_duplicate == "wait":
-            assert failed == set()
-        # A reported record is a racing duplicate; its retry replays the stored result.
-        retry = {"Records": [r for r in event["Records"] if r["messageId"] in failed]}
-        if retry["Records"]:
-            assert record_handler(retry, context()) == {"batchItemFailures": []}
-        assert sorted(ran) == [0, 1, 2, 3]
+        # 4 locks, 4 results, 8 failed lock attempts; no polling of the store.
+        assert backend.requests() - before == 16
+
+    def test_a_duplicate_in_another_invocation_still_follows_on_duplicate(
+        self, backend: Backend
+    ) -> None:
+        @idempotent(backend.store, key="body.order_id")
+        def record_handler(record: Any) -> None:
+            raise AssertionError("held by another invocation: must not run")
+
+        event = sqs_event([{"order_id": 1}])
+        key = handler_key(record_handler, SQSRecordView(event["Records"][0]))
+        now = backend.clock()
+        backend.store.acquire(
+            StoredRecord(key, INPROGRESS, int(now + 3600), int((now + 60) * 1000))
+        )
+        response = process_batch(record_handler)(event, context())
+        assert response == {
+            "batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]
+        }
 
     def test_the_lock_lasts_the_batch_invocations_remaining_time(self, backend: Backend) -> None:
         from lambdakit.testing import FakeClock
@@ -514,6 +613,6 @@ class TestUnderProcessBatch:
 def handler_key(decorated: Any, payload: Any) -> str:
     """The key the idempotent function ``decorated`` uses for ``payload``."""
     keys = decorated.idempotency.keys
-    made = keys.key(keys.document(payload), raise_on_missing=True)
+    made = keys.key(keys.documents(payload), raise_on_missing=True)
     assert made is not None
     return made

@@ -41,6 +41,10 @@ def keys(**options: Any) -> KeyMaker:
     return KeyMaker(**settings)
 
 
+def key_of(maker: KeyMaker, payload: Any, *, raise_on_missing: bool = False) -> str | None:
+    return maker.key(maker.documents(payload), raise_on_missing=raise_on_missing)
+
+
 class TestConfigurationIsCheckedWhenApplied:
     @pytest.mark.parametrize(
         ("options", "message"),
@@ -79,7 +83,7 @@ class TestKeys:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders")
-        made = keys().key({"a": 1}, raise_on_missing=False)
+        made = key_of(keys(), {"a": 1})
         assert made is not None
         assert made.startswith(f"orders.{__name__}.handler#")
 
@@ -87,31 +91,35 @@ class TestKeys:
         def moved(event: Any) -> Any:
             return event
 
-        one = keys(key="id", key_prefix="orders").key({"id": 7}, raise_on_missing=False)
-        two = keys(key="id", key_prefix="orders", function=moved).key(
-            {"id": 7}, raise_on_missing=False
+        one = key_of(keys(key="id", key_prefix="orders"), {"id": 7})
+        two = key_of(
+            keys(key="id", key_prefix="orders", function=moved), {"id": 7}, raise_on_missing=False
         )
-        default_one = keys(key="id").key({"id": 7}, raise_on_missing=False)
-        default_two = keys(key="id", function=moved).key({"id": 7}, raise_on_missing=False)
+        default_one = key_of(keys(key="id"), {"id": 7})
+        default_two = key_of(keys(key="id", function=moved), {"id": 7})
         assert one == two
         assert default_one != default_two
 
     def test_default_key_is_sha256_of_canonical_json(self) -> None:
-        made = keys(key="[order_id, customer]", key_prefix="p").key(
-            {"customer": "c", "order_id": 1, "noise": 2}, raise_on_missing=False
+        made = key_of(
+            keys(key="[order_id, customer]", key_prefix="p"),
+            {"customer": "c", "order_id": 1, "noise": 2},
+            raise_on_missing=False,
         )
         digest = hashlib.sha256(b'[1,"c"]').hexdigest()
         assert made == f"p#{digest}"
 
     def test_key_order_of_object_fields_does_not_matter(self) -> None:
         maker = keys(key_prefix="p")
-        a = maker.key({"a": 1, "b": {"x": 1, "y": 2}}, raise_on_missing=False)
-        b = maker.key({"b": {"y": 2, "x": 1}, "a": 1}, raise_on_missing=False)
+        a = key_of(maker, {"a": 1, "b": {"x": 1, "y": 2}})
+        b = key_of(maker, {"b": {"y": 2, "x": 1}, "a": 1})
         assert a == b
 
     def test_powertools_format_is_md5_of_powertools_json(self) -> None:
-        made = keys(key="order_id", key_format="powertools", key_prefix="p").key(
-            {"order_id": {"b": 1, "a": "é"}}, raise_on_missing=False
+        made = key_of(
+            keys(key="order_id", key_format="powertools", key_prefix="p"),
+            {"order_id": {"b": 1, "a": "é"}},
+            raise_on_missing=False,
         )
         text = json.dumps({"b": 1, "a": "é"}, sort_keys=True)
         assert made == f"p#{hashlib.md5(text.encode()).hexdigest()}"
@@ -119,7 +127,7 @@ class TestKeys:
     def test_powertools_format_knows_powertools_jmespath_functions(self) -> None:
         maker = keys(key="powertools_json(body).order_id", key_format="powertools")
         raw = sqs_event([{"order_id": 9}])["Records"][0]
-        made = maker.key(maker.document(SQSRecord(raw)), raise_on_missing=False)
+        made = key_of(maker, SQSRecord(raw))
         assert made is not None
         assert made.endswith("#" + hashlib.md5(b"9").hexdigest())
 
@@ -137,8 +145,67 @@ class TestKeys:
 
         monkeypatch.setattr(hashlib, "new", fips_new)
         monkeypatch.setattr(hashlib, "md5", lambda *a, **k: fips_new("md5", *a, **k))
-        assert keys(key_format="powertools").key({"a": 1}, raise_on_missing=False)
-        assert keys().key({"a": 1}, raise_on_missing=False)
+        assert key_of(keys(key_format="powertools"), {"a": 1})
+        assert key_of(keys(), {"a": 1})
+
+    def test_powertools_format_reads_the_lambda_function_name_when_the_key_is_made(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        maker = keys(key_format="powertools")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-fn")
+        made = key_of(maker, {"a": 1})
+        assert made is not None
+        assert made.startswith(f"orders-fn.{__name__}.handler#")
+
+    def test_powertools_format_finds_body_fields_of_a_json_body(self) -> None:
+        # Powertools needs powertools_json(body).order_id; the plain path hashes the same value.
+        raw = sqs_event([{"order_id": 9}])["Records"][0]
+        plain = keys(key="body.order_id", key_format="powertools", key_prefix="p")
+        wrapped = keys(
+            key="powertools_json(body).order_id", key_format="powertools", key_prefix="p"
+        )
+        made = key_of(plain, SQSRecord(raw))
+        assert made is not None
+        assert made == key_of(wrapped, SQSRecord(raw))
+
+    def test_models_are_hashed_in_their_json_form_as_powertools_does(self) -> None:
+        import datetime
+
+        class Model:
+            def model_dump(self, mode: str = "python") -> dict[str, Any]:
+                at = datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc)
+                return {"at": "2026-01-02T00:00:00Z" if mode == "json" else at}
+
+        made = key_of(keys(key_format="powertools", key_prefix="p"), Model())
+        text = json.dumps({"at": "2026-01-02T00:00:00Z"}, sort_keys=True)
+        assert made == f"p#{hashlib.md5(text.encode()).hexdigest()}"
+
+    def test_uuids_enums_paths_and_dates_in_payloads_are_hashed(self) -> None:
+        import datetime
+        import enum
+        import uuid
+        from pathlib import PurePosixPath
+
+        class Kind(enum.Enum):
+            CARD = "card"
+
+        payload = {
+            "id": uuid.UUID(int=1),
+            "kind": Kind.CARD,
+            "path": PurePosixPath("/a"),
+            "day": datetime.date(2026, 1, 2),
+        }
+        expected = {"id": str(uuid.UUID(int=1)), "kind": "card", "path": "/a", "day": "2026-01-02"}
+        assert key_of(keys(key_prefix="p"), payload) == key_of(keys(key_prefix="p"), expected)
+
+    def test_a_payload_that_cannot_be_hashed_is_a_key_error_naming_the_option(self) -> None:
+        with pytest.raises(IdempotencyKeyError, match=r"key='order'.*cannot be hashed"):
+            key_of(keys(key="order"), {"order": object()})
+
+    def test_hash_may_be_a_hashlib_constructor(self) -> None:
+        by_name = keys(key_prefix="p", hash_name="sha512")
+        by_constructor = keys(key_prefix="p", hash_name=hashlib.sha512)
+        assert key_of(by_name, {"a": 1}) == key_of(by_constructor, {"a": 1})
 
     @pytest.mark.parametrize("value", [None, "", [], {}, [None, None], {"a": None, "b": None}])
     def test_missing_keys(self, value: Any) -> None:
@@ -150,7 +217,7 @@ class TestKeys:
 
     def test_a_missing_key_raises_when_asked(self) -> None:
         with pytest.raises(IdempotencyKeyError, match="key='order_id': found nothing"):
-            keys(key="order_id").key({"other": 1}, raise_on_missing=True)
+            key_of(keys(key="order_id"), {"other": 1}, raise_on_missing=True)
 
 
 class TestPayloadDocuments:

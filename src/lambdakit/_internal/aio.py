@@ -18,13 +18,17 @@ CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, read without importing inspect
 
 
 def is_coroutine_function(function: Any) -> bool:
-    """``inspect.iscoroutinefunction`` without importing inspect for plain functions."""
+    """``inspect.iscoroutinefunction`` without importing inspect for plain functions; also
+    true for an object whose ``__call__`` is ``async def`` (calling it gives a coroutine)."""
     code = getattr(function, "__code__", None)
     if code is not None and not hasattr(function, "_is_coroutine_marker"):
         return bool(code.co_flags & CO_COROUTINE)
     import inspect
 
-    return inspect.iscoroutinefunction(function)
+    if inspect.iscoroutinefunction(function):
+        return True
+    call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself is needed
+    return not inspect.isroutine(function) and inspect.iscoroutinefunction(call)
 
 
 def with_event_loop(body: Callable[[asyncio.AbstractEventLoop], T]) -> T:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from _thread import allocate_lock
 
 from lambdakit._internal.aio import is_coroutine_function, with_event_loop
-from lambdakit._internal.invocation import carrying_context, current_context, current_margin_ms
+from lambdakit._internal.invocation import (
+    carrying_context,
+    current_batch,
+    current_context,
+    current_margin_ms,
+)
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
@@ -107,6 +112,7 @@ class _BatchProcessor:
         # For decorators under this one (idempotent): the context, and the time kept in hand.
         token = current_context.set(context)
         margin_token = current_margin_ms.set(self.deadline_margin_ms)
+        batch_token = current_batch.set(object())
         try:
             if self.is_async:
                 with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
@@ -115,6 +121,7 @@ class _BatchProcessor:
             else:
                 self._run_threads(batch, run, extra)
         finally:
+            current_batch.reset(batch_token)
             current_margin_ms.reset(margin_token)
             current_context.reset(token)
         return self._response(batch, run)

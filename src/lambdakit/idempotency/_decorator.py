@@ -21,10 +21,13 @@ lock lasts 15 minutes, Lambda's maximum timeout.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from os import urandom
 
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import (
+    current_batch,
     current_context,
     current_margin_ms,
     has_remaining_time,
@@ -37,6 +40,7 @@ from lambdakit.errors import (
     IdempotencyKeyError,
     IdempotencyPayloadMismatchError,
     IdempotencyPersistenceError,
+    IdempotencySerializationError,
 )
 from lambdakit.idempotency._cache import LocalCache
 from lambdakit.idempotency._keys import KeyMaker
@@ -128,12 +132,13 @@ class Idempotency:
         self.cache = LocalCache(size) if size else None
         self.wait = on_duplicate == "wait"
         self.output_type = output_type
+        self._in_flight = InFlightCalls()
 
     # --- one call -------------------------------------------------------------------------------
 
-    def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
-        """Steps 1-3: ``None`` to run unguarded, else a :class:`Call` (holding the lock, or
-        with the result to replay)."""
+    def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | Waiting | None:
+        """Steps 1-3: ``None`` to run unguarded, a :class:`Call` (holding the lock, or with the
+        result to replay), or :class:`Waiting` for a duplicate that waits (see :meth:`poll`)."""
         if args:
             payload = args[0]
         elif kwargs:
@@ -142,8 +147,8 @@ class Idempotency:
             raise IdempotencyKeyError(
                 f"{self.keys.prefix}: called without arguments; the first argument is the payload"
             )
-        document = self.keys.document(payload)
-        key = self.keys.key(document, raise_on_missing=self.raise_on_missing_key)
+        documents = self.keys.documents(payload)
+        key = self.keys.key(documents, raise_on_missing=self.raise_on_missing_key)
         if key is None:
             get_logger(LOGGER).warning(
                 "%s: the idempotency key (%s) found nothing in the payload; running the "
@@ -152,42 +157,78 @@ class Idempotency:
                 self.keys.key_source or "whole payload",
             )
             return None
-        validation = self.keys.validation(document)
-        store = self.store
+        validation = self.keys.validation(documents)
         if self.cache is not None:
-            cached = self.cache.get(key, store.now())
+            cached = self.cache.get(key, self.store.now())
             if cached is not None:
                 return self._replay(cached, validation)
-        context = _context_of(args, kwargs)
-        while True:
-            lock = self._lock(key, validation, context)
-            found = store.acquire(lock)
-            if found is None:
-                return Call(self, lock)
-            if found.status == COMPLETED:
-                return self._replay(found, validation)
-            self._check(found, validation)
-            if not self.wait:
-                raise IdempotencyAlreadyInProgressError(
-                    f"{key}: another call with this key is in progress", key
-                )
-            done = self._wait_for(key, validation, context)
-            if done is not None:
-                return done
-            # The lock vanished (its call failed or the lock expired): take it ourselves.
+        waiting = Waiting(key, validation, _context_of(args, kwargs), current_batch.get())
+        return self._attempt(waiting)
 
-    def _lock(self, key: str, validation: str | None, context: Any) -> StoredRecord:
+    def _attempt(self, waiting: Waiting) -> Call | Waiting:
+        """One conditional write: the lock, the stored result, or a reason to wait."""
+        lock = self._lock(waiting)
+        # Registered before the write: a record of this batch may meet the lock the moment it
+        # is written, and must then find who holds it.
+        in_flight = self._in_flight.start(lock, waiting.batch)
+        try:
+            found = self.store.acquire(lock)
+        except BaseException:
+            self._in_flight.discard(in_flight)
+            raise
+        if found is None or (found.status == INPROGRESS and found.token == lock.token):
+            # Taken (the second case: botocore retried a write whose response was lost, and
+            # the retry met the lock its first attempt had already written).
+            return Call(self, lock, in_flight)
+        self._in_flight.discard(in_flight)
+        if found.status == COMPLETED:
+            return self._replay(found, waiting.validation)
+        self._check(found, waiting.validation)
+        waiting.local = self._in_flight.same_batch(found, waiting.batch)
+        if waiting.local is None and not self.wait:
+            raise IdempotencyAlreadyInProgressError(
+                f"{waiting.key}: another call with this key is in progress", waiting.key
+            )
+        return waiting
+
+    def poll(self, waiting: Waiting) -> Call | Waiting:
+        """One step of waiting (after the caller paused): the result once the holder stored
+        it, the lock once the holder's record disappears, else still waiting."""
+        if self._time_to_give_up(waiting):
+            raise IdempotencyAlreadyInProgressError(
+                f"{waiting.key}: another call with this key is still in progress after waiting "
+                "for as long as this invocation can",
+                waiting.key,
+            )
+        local = waiting.local
+        if local is not None:  # the holder runs in this batch: no request needed
+            if not local.done.is_set():
+                return waiting
+            waiting.local = None
+            if local.result is not None:
+                return self._replay(local.result, waiting.validation)
+            return self._attempt(waiting)
+        found = self.store.get(waiting.key)
+        if found is None:  # the holder failed, or its lock expired: take the lock ourselves
+            return self._attempt(waiting)
+        if found.status == COMPLETED:
+            return self._replay(found, waiting.validation)
+        self._check(found, waiting.validation)
+        return waiting
+
+    def _lock(self, waiting: Waiting) -> StoredRecord:
         now = self.store.now()
-        lock_seconds = self.lock_seconds or _remaining_seconds(context) or MAX_LOCK_SECONDS
+        lock_seconds = self.lock_seconds or _remaining_seconds(waiting.context) or MAX_LOCK_SECONDS
         # The record's expiration also ends a lock (stores treat an expired record as absent),
         # so it must not come before the lock's own end, whatever expires_after says: a call
         # running longer than expires_after would otherwise lose its lock to a duplicate.
         return StoredRecord(
-            key=key,
+            key=waiting.key,
             status=INPROGRESS,
             expiration=math.ceil(now + max(self.expires_after, lock_seconds)),
             in_progress_expiration=int((now + lock_seconds) * 1000),
-            validation=validation,
+            validation=waiting.validation,
+            token=urandom(16).hex(),
         )
 
     def _check(self, found: StoredRecord, validation: str | None) -> None:
@@ -202,49 +243,117 @@ class Idempotency:
         self._check(found, validation)
         if self.cache is not None:
             self.cache.put(found)
-        return Call(self, None, replay=load_result(found.data, self.output_type))
+        return Call(self, None, None, replay=load_result(found.data, self.output_type))
 
-    def _time_to_give_up(self, context: Any, started: float) -> bool:
+    def _time_to_give_up(self, waiting: Waiting) -> bool:
         """Whether a waiting duplicate must stop: when its invocation has no more than the
         margin left (process_batch's ``deadline_margin_ms``, at least 0.5 s, to return at all),
         read from the context at every poll so that an injected clock drives it. Without a
-        context, waiting ends when the holder's lock expires (the record then reads as absent
-        and the lock is taken over), and never lasts longer than Lambda's longest timeout."""
-        remaining_ms = _remaining_ms(context)
-        if remaining_ms is not None:
-            keep_ms = max(current_margin_ms.get(), WAIT_MARGIN_SECONDS * 1000)
-            return remaining_ms <= keep_ms
-        return time.monotonic() - started > MAX_LOCK_SECONDS
+        context (or one reporting 0), waiting ends when the holder's lock expires (the record
+        then reads as absent and the lock is taken over), and never outlasts Lambda's longest
+        timeout."""
+        remaining = _remaining_seconds(waiting.context)
+        if remaining is not None:
+            keep = max(current_margin_ms.get() / 1000, WAIT_MARGIN_SECONDS)
+            return remaining <= keep
+        return time.monotonic() - waiting.started > MAX_LOCK_SECONDS
 
-    def _wait_for(self, key: str, validation: str | None, context: Any) -> Call | None:
-        """Poll until the record completes (replay it) or disappears (``None``)."""
-        delay = 0.01
-        started = time.monotonic()
-        while True:
-            if self._time_to_give_up(context, started):
-                raise IdempotencyAlreadyInProgressError(
-                    f"{key}: another call with this key is still in progress after waiting "
-                    "for as long as this invocation can",
-                    key,
-                )
+
+class Waiting:
+    """A duplicate waiting for the call that holds its key. ``local`` is that call when it
+    runs in the same batch invocation (it is then waited for in memory, not by polling)."""
+
+    __slots__ = ("batch", "context", "delay", "key", "local", "started", "validation")
+
+    def __init__(self, key: str, validation: str | None, context: Any, batch: object) -> None:
+        self.key = key
+        self.validation = validation
+        self.context = context
+        self.batch = batch
+        self.local: InFlight | None = None
+        self.started = time.monotonic()
+        self.delay = 0.005
+
+    def next_delay(self) -> float:
+        """Seconds to pause before the next poll: 10 ms at first, backing off to 250 ms."""
+        self.delay = min(self.delay * 2, 0.25)
+        return self.delay
+
+    def pause(self) -> None:
+        """Block this thread until the next poll (sooner if a local holder finishes)."""
+        delay = self.next_delay()
+        if self.local is not None:
+            self.local.done.wait(delay)
+        else:
             time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-            found = self.store.get(key)
-            if found is None:
-                return None
-            if found.status == COMPLETED:
-                return self._replay(found, validation)
-            self._check(found, validation)
+
+
+class InFlight:
+    """A call of this process holding a lock, seen by duplicates of the same batch."""
+
+    __slots__ = ("batch", "done", "lock", "result")
+
+    def __init__(self, lock: StoredRecord, batch: object) -> None:
+        self.lock = lock
+        self.batch = batch
+        self.done = threading.Event()
+        self.result: StoredRecord | None = None
+
+
+class InFlightCalls:
+    """The locks held by calls of this process, by lock token.
+
+    Two records of one batch with the same key are the same request delivered twice, and
+    both are this invocation's to finish: the second waits for the first in memory and replays
+    its result (no request, no failure reported for it), whatever ``on_duplicate`` says. Only
+    calls under ``process_batch`` are registered; outside a batch ``on_duplicate`` decides.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[str, InFlight] = {}
+        self._lock = threading.Lock()
+
+    def start(self, lock: StoredRecord, batch: object) -> InFlight | None:
+        if batch is None or lock.token is None:
+            return None
+        entry = InFlight(lock, batch)
+        with self._lock:
+            self._calls[lock.token] = entry
+        return entry
+
+    def same_batch(self, found: StoredRecord, batch: object) -> InFlight | None:
+        if batch is None or found.token is None:
+            return None
+        with self._lock:
+            entry = self._calls.get(found.token)
+        return entry if entry is not None and entry.batch is batch else None
+
+    def discard(self, entry: InFlight | None) -> None:
+        if entry is not None:
+            with self._lock:
+                self._calls.pop(entry.lock.token or "", None)
+
+    def finish(self, entry: InFlight, result: StoredRecord | None) -> None:
+        entry.result = result
+        self.discard(entry)
+        entry.done.set()
 
 
 class Call:
     """The lock a call holds (or the result it replays), and what happens when it ends."""
 
-    __slots__ = ("lock", "owner", "replay")
+    __slots__ = ("in_flight", "lock", "owner", "replay")
 
-    def __init__(self, owner: Idempotency, lock: StoredRecord | None, replay: Any = None) -> None:
+    def __init__(
+        self,
+        owner: Idempotency,
+        lock: StoredRecord | None,
+        in_flight: InFlight | None,
+        replay: Any = None,
+    ) -> None:
         self.owner = owner
         self.lock = lock
+        self.in_flight = in_flight
         self.replay = replay
 
     def succeeded(self, result: Any) -> Any:
@@ -253,25 +362,25 @@ class Call:
         assert lock is not None
         try:
             data = dump_result(result)
-        except IdempotencyError:
+            record = StoredRecord(
+                key=lock.key,
+                status=COMPLETED,
+                expiration=int(owner.store.now() + owner.expires_after),
+                data=data,
+                validation=lock.validation,
+            )
+            owner.store.complete(record)  # may refuse a result too large for the store
+        except IdempotencySerializationError:
             self.failed()
             raise
-        store = owner.store
-        record = StoredRecord(
-            key=lock.key,
-            status=COMPLETED,
-            expiration=int(store.now() + owner.expires_after),
-            data=data,
-            validation=lock.validation,
-        )
-        try:
-            store.complete(record)
         except IdempotencyPersistenceError as exc:
             # The function ran; its result could not be recorded. Raised (the caller must know
             # the record stays INPROGRESS until its lock expires), with the result attached.
+            self._finish(None)
             raise IdempotencyPersistenceError(str(exc), result=result) from exc.__cause__
         if owner.cache is not None:
             owner.cache.put(record)
+        self._finish(record)
         return result
 
     def failed(self) -> None:
@@ -286,6 +395,12 @@ class Call:
                 self.lock.in_progress_expiration,
                 exc,
             )
+        finally:
+            self._finish(None)
+
+    def _finish(self, result: StoredRecord | None) -> None:
+        if self.in_flight is not None:
+            self.owner._in_flight.finish(self.in_flight, result)
 
 
 def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -296,24 +411,19 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return current_context.get()
 
 
-def _remaining_ms(context: Any) -> float | None:
-    """What the context says remains, in ms; ``None`` without a context that can tell."""
+def _remaining_seconds(context: Any) -> float | None:
+    """The context's remaining time; ``None`` without a context that can tell, or when it
+    reports 0 or less (a lock that expired at once would protect nothing, and a wait bounded
+    by it would give up at once: 15 minutes / the holder's lock apply instead)."""
     if context is None or not has_remaining_time(context):
         return None
     try:
         remaining = context.get_remaining_time_in_millis()
     except Exception:  # a stand-in context that cannot tell
         return None
-    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
+    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)) or remaining <= 0:
         return None
-    return float(remaining)
-
-
-def _remaining_seconds(context: Any) -> float | None:
-    """The context's remaining time for a lock; ``None`` when there is none or it reports 0
-    or less (a lock that expired at once would protect nothing: 15 minutes apply instead)."""
-    remaining = _remaining_ms(context)
-    return remaining / 1000 if remaining is not None and remaining > 0 else None
+    return float(remaining) / 1000
 
 
 def _wrap(state: Idempotency) -> Callable[..., Any]:
@@ -323,33 +433,42 @@ def _wrap(state: Idempotency) -> Callable[..., Any]:
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             import asyncio
 
-            call = await asyncio.to_thread(state.begin, args, kwargs)
-            if call is None:
+            # Store requests run on worker threads; waiting happens on the event loop, so that
+            # many waiting duplicates never occupy the threads the holder needs to finish.
+            step = await asyncio.to_thread(state.begin, args, kwargs)
+            while isinstance(step, Waiting):
+                await asyncio.sleep(step.next_delay())
+                if step.local is None or step.local.done.is_set():
+                    step = await asyncio.to_thread(state.poll, step)
+            if step is None:
                 return await function(*args, **kwargs)
-            if call.lock is None:
-                return call.replay
+            if step.lock is None:
+                return step.replay
             try:
                 result = await function(*args, **kwargs)
             except BaseException:
-                await asyncio.to_thread(call.failed)
+                await asyncio.to_thread(step.failed)
                 raise
-            return await asyncio.to_thread(call.succeeded, result)
+            return await asyncio.to_thread(step.succeeded, result)
 
         wrapper: Callable[..., Any] = async_wrapper
     else:
 
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            call = state.begin(args, kwargs)
-            if call is None:
+            step = state.begin(args, kwargs)
+            while isinstance(step, Waiting):
+                step.pause()
+                step = state.poll(step)
+            if step is None:
                 return function(*args, **kwargs)
-            if call.lock is None:
-                return call.replay
+            if step.lock is None:
+                return step.replay
             try:
                 result = function(*args, **kwargs)
             except BaseException:
-                call.failed()
+                step.failed()
                 raise
-            return call.succeeded(result)
+            return step.succeeded(result)
 
         wrapper = sync_wrapper
     wraps(wrapper, function)

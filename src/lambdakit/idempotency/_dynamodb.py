@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import time
 
-from lambdakit.errors import IdempotencyConfigurationError, IdempotencyPersistenceError
+from lambdakit.errors import (
+    IdempotencyConfigurationError,
+    IdempotencyPersistenceError,
+    IdempotencySerializationError,
+)
 from lambdakit.idempotency._record import INPROGRESS, StoredRecord
 
 TYPE_CHECKING = False
@@ -32,7 +36,9 @@ _ACQUIRE_CONDITION = (
     "attribute_not_exists(#key) OR #expiry < :now OR "
     "(#status = :inprogress AND attribute_exists(#lock_expiry) AND #lock_expiry < :now_ms)"
 )
-_RELEASE_CONDITION = "#status = :inprogress AND #lock_expiry = :lock_expiry"
+_RELEASE_CONDITION = "#status = :inprogress AND #token = :token"
+# DynamoDB's item size limit; a result that does not fit cannot be stored.
+MAX_ITEM_BYTES = 400 * 1024
 _TAKEN = StoredRecord("", INPROGRESS, 0)  # sentinel: the conditional write succeeded
 
 
@@ -60,6 +66,7 @@ class DynamoDBStore:
         status_attr: str = "status",
         data_attr: str = "data",
         validation_attr: str = "validation",
+        token_attr: str = "lock_token",
         clock: Clock | None = None,
     ) -> None:
         names = {
@@ -69,6 +76,7 @@ class DynamoDBStore:
             "status_attr": status_attr,
             "data_attr": data_attr,
             "validation_attr": validation_attr,
+            "token_attr": token_attr,
         }
         if sort_key_attr is not None:
             names["sort_key_attr"] = sort_key_attr
@@ -92,12 +100,14 @@ class DynamoDBStore:
             "#lock_expiry": in_progress_expiry_attr,
             "#status": status_attr,
         }
+        self._token_attr = token_attr
         self._attrs = (
             status_attr,
             expiry_attr,
             in_progress_expiry_attr,
             data_attr,
             validation_attr,
+            token_attr,
         )
 
     @property
@@ -154,8 +164,15 @@ class DynamoDBStore:
         return None if item is None else self._record(item)
 
     def complete(self, record: StoredRecord) -> None:
+        item = self._item(record)
+        size = _item_size(item)
+        if size > MAX_ITEM_BYTES:
+            raise IdempotencySerializationError(
+                f"{record.key}: the stored result would make a {size:,}-byte item; DynamoDB "
+                f"items are limited to {MAX_ITEM_BYTES:,} bytes"
+            )
         try:
-            self.client.put_item(TableName=self.table_name, Item=self._item(record))
+            self.client.put_item(TableName=self.table_name, Item=item)
         except _service_errors() as exc:
             raise self._failure("PutItem (result)", exc) from exc
 
@@ -167,11 +184,11 @@ class DynamoDBStore:
                 ConditionExpression=_RELEASE_CONDITION,
                 ExpressionAttributeNames={
                     "#status": self._names["#status"],
-                    "#lock_expiry": self._names["#lock_expiry"],
+                    "#token": self._token_attr,
                 },
                 ExpressionAttributeValues={
                     ":inprogress": {"S": INPROGRESS},
-                    ":lock_expiry": {"N": str(lock.in_progress_expiration)},
+                    ":token": {"S": lock.token or ""},
                 },
             )
         except _service_errors() as exc:
@@ -205,7 +222,7 @@ class DynamoDBStore:
         return {self.key_attr: {"S": partition}, self.sort_key_attr: {"S": key}}
 
     def _item(self, record: StoredRecord) -> dict[str, Any]:
-        status, expiry, lock_expiry, data, validation = self._attrs
+        status, expiry, lock_expiry, data, validation, token = self._attrs
         item: dict[str, Any] = {
             **self._key(record.key),
             status: {"S": record.status},
@@ -217,10 +234,12 @@ class DynamoDBStore:
             item[data] = {"S": record.data}
         if record.validation is not None:
             item[validation] = {"S": record.validation}
+        if record.token is not None:
+            item[token] = {"S": record.token}
         return item
 
     def _record(self, item: dict[str, Any]) -> StoredRecord:
-        status, expiry, lock_expiry, data, validation = self._attrs
+        status, expiry, lock_expiry, data, validation, token = self._attrs
         key_attr = self.sort_key_attr or self.key_attr
         return StoredRecord(
             key=_string(item.get(key_attr)) or "",
@@ -229,6 +248,7 @@ class DynamoDBStore:
             in_progress_expiration=_number(item.get(lock_expiry)),
             data=_string(item.get(data)),
             validation=_string(item.get(validation)),
+            token=_string(item.get(token)),
         )
 
     def _failure(self, operation: str, exc: BaseException) -> IdempotencyPersistenceError:
@@ -262,6 +282,17 @@ def _error_message(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Message", ""))
     return str(exc)
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's size of an item of string and number attributes: names plus values, in
+    UTF-8 bytes (numbers counted by their digits, an upper bound of their stored size)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode("utf-8"))
+        for text in value.values():
+            size += len(text.encode("utf-8", "surrogatepass"))
+    return size
 
 
 def _string(value: Any) -> str | None:

@@ -17,7 +17,8 @@ import json
 import os
 
 from lambdakit.errors import IdempotencyConfigurationError, IdempotencyKeyError
-from lambdakit.idempotency._payload import document_of
+from lambdakit.events import RecordView
+from lambdakit.idempotency._payload import decoded_record, document_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,18 +31,30 @@ KEY_FORMATS = ("lambdakit", "powertools")
 
 
 def _jsonable(value: Any) -> Any:
-    """JSON for values JMESPath may select that ``json`` does not know (used for hashing)."""
+    """JSON for values a payload may hold that ``json`` does not know (used for hashing only),
+    as Powertools' key encoder does: decimals, enums, UUIDs, paths, dates and times."""
     from decimal import Decimal
 
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray)):
         return value.decode("utf-8", "surrogateescape")
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value, key=repr) if not isinstance(value, tuple) else list(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, tuple):
+        return list(value)
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return value.value
     iso = getattr(value, "isoformat", None)
     if callable(iso):
         return iso()
+    import uuid
+    from pathlib import PurePath
+
+    if isinstance(value, (uuid.UUID, PurePath)):
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -80,6 +93,24 @@ def is_missing(value: Any) -> bool:
     return not value
 
 
+class Documents:
+    """One payload as expressions see it: ``primary``, and for the Powertools format on a
+    record, the decoded record as a fallback (built only if an expression needs it)."""
+
+    __slots__ = ("_decoded", "has_fallback", "payload", "primary")
+
+    def __init__(self, payload: Any, primary: Any, fallback: bool) -> None:
+        self.payload = payload
+        self.primary = primary
+        self.has_fallback = fallback
+        self._decoded: Any = None
+
+    def fallback(self) -> Any:
+        if self._decoded is None:
+            self._decoded = decoded_record(self.payload)
+        return self._decoded
+
+
 class KeyMaker:
     """Compiled once at decoration: the key and validation expressions, prefix and hash."""
 
@@ -90,7 +121,7 @@ class KeyMaker:
         validate: str | None,
         key_prefix: str | None,
         key_format: str,
-        hash_name: str | None,
+        hash_name: str | Callable[..., Any] | None,
         function: Callable[..., Any],
     ) -> None:
         if key_format not in KEY_FORMATS:
@@ -98,13 +129,7 @@ class KeyMaker:
                 f"key_format={key_format!r}: expected one of {', '.join(KEY_FORMATS)}"
             )
         self.powertools = key_format == "powertools"
-        self.hash_name = hash_name or ("md5" if self.powertools else "sha256")
-        try:
-            hashlib.new(self.hash_name, usedforsecurity=False)
-        except (ValueError, TypeError) as exc:
-            raise IdempotencyConfigurationError(
-                f"hash={self.hash_name!r}: not a hashlib algorithm available here ({exc})"
-            ) from None
+        self._digest = _digest_function(hash_name or ("md5" if self.powertools else "sha256"))
         self.key_source = key
         self.validate_source = validate
         self.key_expression = _compile("key", key)
@@ -114,27 +139,52 @@ class KeyMaker:
             raise IdempotencyConfigurationError(
                 f"key_prefix={key_prefix!r}: expected a non-empty string"
             )
-        self.prefix = key_prefix or default_prefix(function)
+        self._key_prefix = key_prefix
+        module = getattr(function, "__module__", None) or ""
+        qualname = getattr(function, "__qualname__", None) or getattr(function, "__name__", "")
+        self._function_path = f"{module}.{qualname}"
 
-    def document(self, payload: Any) -> Any:
+    @property
+    def prefix(self) -> str:
+        """``key_prefix``, else ``<Lambda function name>.<module>.<qualname>`` (Powertools'
+        default, so keys match), the function name read when the key is made as Powertools
+        does. The default changes when the function is renamed or moved; set ``key_prefix``
+        to keep keys stable across refactors."""
+        if self._key_prefix is not None:
+            return self._key_prefix
+        lambda_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test-func")
+        return f"{lambda_name}.{self._function_path}"
+
+    def documents(self, payload: Any) -> Documents:
         """What the expressions see: the payload as JSON-like data."""
-        return document_of(payload, raw=self.powertools)
+        fallback = self.powertools and isinstance(payload, RecordView)
+        return Documents(payload, document_of(payload, raw=self.powertools), fallback)
 
-    def key(self, document: Any, *, raise_on_missing: bool) -> str | None:
+    def key(self, documents: Documents, *, raise_on_missing: bool) -> str | None:
         """``<prefix>#<hash>``, or ``None`` when the key is missing and that is allowed."""
-        selected = self._search(self.key_expression, document)
+        selected = self._select(self.key_expression, documents)
         if is_missing(selected):
             where = f"key={self.key_source!r}" if self.key_source else "the payload"
             if raise_on_missing:
                 raise IdempotencyKeyError(f"{where}: found nothing to build the key from")
             return None
-        return f"{self.prefix}#{self._hash(selected)}"
+        return f"{self.prefix}#{self._hash(selected, 'key')}"
 
-    def validation(self, document: Any) -> str | None:
+    def validation(self, documents: Documents) -> str | None:
         """The hash of the ``validate`` fields, or ``None`` when validation is off."""
         if self.validate_expression is None:
             return None
-        return self._hash(self._search(self.validate_expression, document))
+        return self._hash(self._select(self.validate_expression, documents), "validate")
+
+    def _select(self, expression: jmespath.parser.ParsedResult | None, docs: Documents) -> Any:
+        """Evaluate over the primary document; in the Powertools format a record's expression
+        that finds nothing there (``body.order_id``: the body is still a string) is evaluated
+        over the decoded record, which hashes exactly like ``powertools_json(body).order_id``.
+        """
+        found = self._search(expression, docs.primary)
+        if docs.has_fallback and expression is not None and is_missing(found):
+            return self._search(expression, docs.fallback())
+        return found
 
     def _search(self, expression: jmespath.parser.ParsedResult | None, document: Any) -> Any:
         if expression is None:
@@ -147,30 +197,55 @@ class KeyMaker:
             self._options = jmespath.Options(custom_functions=_powertools_functions())
         return expression.search(document, options=self._options)
 
-    def _hash(self, value: Any) -> str:
-        if self.powertools:
-            # Powertools' exact text: default separators, ASCII escapes, sorted keys.
-            text = json.dumps(value, sort_keys=True, default=_jsonable)
-        else:
-            text = json.dumps(
-                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-            )
-        digest = hashlib.new(
-            self.hash_name, text.encode("utf-8", "surrogatepass"), usedforsecurity=False
-        )
-        return digest.hexdigest()
+    def _hash(self, value: Any, option: str) -> str:
+        try:
+            if self.powertools:
+                # Powertools' exact text: default separators, ASCII escapes, sorted keys.
+                text = json.dumps(value, sort_keys=True, default=_jsonable)
+            else:
+                text = json.dumps(
+                    value,
+                    sort_keys=True,
+                    separators=(",", ":"),
+                    ensure_ascii=False,
+                    default=_jsonable,
+                )
+        except (TypeError, ValueError) as exc:
+            source = self.key_source if option == "key" else self.validate_source
+            raise IdempotencyKeyError(
+                f"{option}={source!r}: the selected value cannot be hashed ({exc})"
+            ) from None
+        return self._digest(text.encode("utf-8", "surrogatepass"))
 
 
-def default_prefix(function: Callable[..., Any]) -> str:
-    """``<Lambda function name>.<module>.<qualname>`` (Powertools' default, so keys match).
-
-    It changes when the function is renamed or moved; set ``key_prefix`` to keep keys stable
-    across refactors.
-    """
-    lambda_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test-func")
-    module = getattr(function, "__module__", None) or ""
-    qualname = getattr(function, "__qualname__", None) or getattr(function, "__name__", "")
-    return f"{lambda_name}.{module}.{qualname}"
+def _digest_function(algorithm: str | Callable[..., Any]) -> Callable[[bytes], str]:
+    """``bytes -> hex digest`` for a hashlib name or constructor (e.g. ``hashlib.sha256``),
+    asked for with ``usedforsecurity=False`` where the constructor accepts it."""
+    if isinstance(algorithm, str):
+        name = algorithm
+        try:
+            hashlib.new(name, usedforsecurity=False)
+        except (ValueError, TypeError) as exc:
+            raise IdempotencyConfigurationError(
+                f"hash={name!r}: not a hashlib algorithm available here ({exc})"
+            ) from None
+        return lambda data: hashlib.new(name, data, usedforsecurity=False).hexdigest()
+    if callable(algorithm):
+        constructor = algorithm
+        try:
+            constructor(b"", usedforsecurity=False).hexdigest()
+        except TypeError:
+            try:
+                str(constructor(b"").hexdigest())
+            except Exception as exc:
+                raise IdempotencyConfigurationError(
+                    f"hash={algorithm!r}: expected a hashlib name or constructor ({exc})"
+                ) from None
+            return lambda data: str(constructor(data).hexdigest())
+        return lambda data: str(constructor(data, usedforsecurity=False).hexdigest())
+    raise IdempotencyConfigurationError(
+        f"hash={algorithm!r}: expected a hashlib name or constructor"
+    )
 
 
 def _compile(option: str, source: str | None) -> jmespath.parser.ParsedResult | None:

@@ -51,11 +51,7 @@ class InMemoryStore:
         with self._lock:
             self.requests += 1
             found = self._records.get(lock.key)
-            if (
-                found is not None
-                and found.status == INPROGRESS
-                and found.in_progress_expiration == lock.in_progress_expiration
-            ):
+            if found is not None and found.status == INPROGRESS and found.token == lock.token:
                 del self._records[lock.key]
 
     def get(self, key: str) -> StoredRecord | None:

@@ -24,30 +24,44 @@ if TYPE_CHECKING:
 
 
 def document_of(payload: Any, *, raw: bool = False) -> Any:
+    """What expressions see; ``raw=True``: a record exactly as delivered."""
     if isinstance(payload, RecordView):
         if raw:
             return payload.raw
-        if isinstance(payload, SQSRecord):
-            return _with(payload.raw, ("body",), _parsed(payload.body))
-        if isinstance(payload, KinesisRecord):
-            return _with(payload.raw, ("kinesis", "data"), _parsed(_text(payload)))
-        return payload.raw
+        return decoded_record(payload)
     return _plain(payload)
 
 
+def decoded_record(payload: RecordView) -> Any:
+    """The record's raw dict with its payload decoded (SQS body, Kinesis data)."""
+    if isinstance(payload, SQSRecord):
+        return _with(payload.raw, ("body",), _parsed(payload.body))
+    if isinstance(payload, KinesisRecord):
+        return _with(payload.raw, ("kinesis", "data"), _parsed(_text(payload)))
+    return payload.raw
+
+
 def _plain(payload: Any) -> Any:
-    """Dataclasses and models as dicts; everything else unchanged."""
+    """Dataclasses and models as dicts, in Powertools' order (dataclass, pydantic's
+    ``model_dump(mode="json")``, ``dict()``, ``to_dict()``, an event's ``raw_event``), so that
+    both key formats see what Powertools would hash; everything else unchanged."""
     if isinstance(payload, (dict, list, str, int, float, bool)) or payload is None:
         return payload
-    for method in ("model_dump", "to_dict"):
+    if hasattr(payload, "__dataclass_fields__") and not isinstance(payload, type):
+        from dataclasses import asdict
+
+        return asdict(payload)
+    dump = getattr(payload, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except TypeError:  # not pydantic's signature
+            return dump()
+    for method in ("dict", "to_dict"):
         convert = getattr(payload, method, None)
         if callable(convert):
             return convert()
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(payload) and not isinstance(payload, type):
-        return asdict(payload)
-    return payload
+    return getattr(payload, "raw_event", payload)
 
 
 def _parsed(text: Any) -> Any:

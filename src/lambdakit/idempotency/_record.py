@@ -15,7 +15,7 @@ else:
 
 INPROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
-_FIELDS = ("key", "status", "expiration", "in_progress_expiration", "data", "validation")
+_FIELDS = ("key", "status", "expiration", "in_progress_expiration", "data", "validation", "token")
 
 
 class StoredRecord:
@@ -23,11 +23,21 @@ class StoredRecord:
 
     ``expiration`` bounds the whole record; ``in_progress_expiration`` bounds an INPROGRESS
     lock, so a call that crashed (or timed out) without releasing its lock does not block its
-    key for longer than its invocation could have lived. Immutable; compared by value. (A plain
+    key for longer than its invocation could have lived. ``token`` is a random value unique to
+    one lock: it lets a call recognise its own lock (when a retried write finds the lock its
+    first attempt took) and release only its own lock. Immutable; compared by value. (A plain
     class rather than a dataclass: ``dataclasses`` imports ``inspect``, ~10 ms of cold start.)
     """
 
-    __slots__ = ("data", "expiration", "in_progress_expiration", "key", "status", "validation")
+    __slots__ = (
+        "data",
+        "expiration",
+        "in_progress_expiration",
+        "key",
+        "status",
+        "token",
+        "validation",
+    )
 
     key: str
     status: str
@@ -35,6 +45,7 @@ class StoredRecord:
     in_progress_expiration: int | None
     data: str | None
     validation: str | None
+    token: str | None
 
     def __init__(
         self,
@@ -44,6 +55,7 @@ class StoredRecord:
         in_progress_expiration: int | None = None,
         data: str | None = None,
         validation: str | None = None,
+        token: str | None = None,
     ) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "key", key)
@@ -52,6 +64,7 @@ class StoredRecord:
         setattr_(self, "in_progress_expiration", in_progress_expiration)
         setattr_(self, "data", data)
         setattr_(self, "validation", validation)
+        setattr_(self, "token", token)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"StoredRecord is immutable (tried to set {name})")
@@ -73,7 +86,7 @@ class StoredRecord:
         return (
             f"StoredRecord(key={self.key!r}, status={self.status!r}, "
             f"expiration={self.expiration}, in_progress_expiration={self.in_progress_expiration},"
-            f" data={size}, validation={self.validation!r})"
+            f" data={size}, validation={self.validation!r}, token={self.token!r})"
         )
 
     def is_live(self, now: float) -> bool:
@@ -116,7 +129,7 @@ class IdempotencyStore(Protocol):
 
     def release(self, lock: StoredRecord) -> None:
         """Delete ``lock`` so the next delivery can run, but only if it is still this lock
-        (an expired lock may have been taken over by another call since)."""
+        (same ``token``: an expired lock may have been taken over by another call since)."""
         ...
 
     def get(self, key: str) -> StoredRecord | None:
