@@ -12,7 +12,7 @@ reaches AWS and request counts never mix. Two cases:
    handler body must run exactly once per key and duplicates must get the stored result.
 2. Wall time for one SQS batch of 200 records, 20% of them duplicates (160 distinct order ids,
    40 of them delivered twice, shuffled with a fixed seed). lambdakit: ``process_batch``
-   (``concurrency=16``) over ``@idempotent(key="body.order_id", on_duplicate="wait")``;
+   (``concurrency=16``) over ``@idempotent(key="body.order_id")``;
    Powertools: its sequential ``BatchProcessor`` over ``idempotent_function`` keyed on
    ``powertools_json(body).order_id``, as its docs show. The record handler does a hash, no
    sleep. Every run uses order ids no run used before, so each starts on an empty key space;
@@ -284,9 +284,7 @@ class LambdakitBatch(BatchSubject):
     def __init__(self, client: Any, table: str) -> None:
         super().__init__()
         store = DynamoDBStore(table, client=client)
-        record_handler = idempotent(store, key="body.order_id", on_duplicate="wait")(
-            self.handle_order
-        )
+        record_handler = idempotent(store, key="body.order_id")(self.handle_order)
         self.handler = process_batch(concurrency=CONCURRENCY)(self.observed(record_handler))
 
 

@@ -54,8 +54,7 @@ def charge(order: dict[str, Any]) -> str:
     store,
     key="body.order_id",  # the order, not the message: a resent order has a new messageId
     key_prefix="orders.charge",  # keys survive renaming this function or its stack
-    on_duplicate="wait",  # a duplicate running beside its original waits for its receipt
-)
+)  # a duplicate in the same batch waits for its original's receipt; it is never reported
 def handler(record: SQSRecord) -> dict[str, str]:
     order = record.json()  # a body that is not JSON raises RecordDecodeError: reported, retried
     charge_id = charge(order)

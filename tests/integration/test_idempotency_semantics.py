@@ -573,6 +573,38 @@ class TestUnderProcessBatch:
         # 4 locks, 4 results, 8 failed lock attempts; no polling of the store.
         assert backend.requests() - before == 16
 
+    def test_a_duplicate_meeting_a_lock_its_batch_just_completed_replays_the_result(
+        self, backend: Backend
+    ) -> None:
+        # The duplicate's lock write reads the first record's lock, and the first record
+        # completes before the duplicate looks at what it read: it must still replay.
+        read_the_lock = threading.Event()
+        completed = threading.Event()
+
+        class StaleRead(SpyStore):
+            def acquire(self, record: StoredRecord) -> StoredRecord | None:
+                found = self.inner.acquire(record)
+                if found is not None:
+                    read_the_lock.set()
+                    assert completed.wait(30)
+                return found
+
+            def complete(self, record: StoredRecord) -> None:
+                self.inner.complete(record)
+                completed.set()
+
+        ran: list[int] = []
+
+        @process_batch(concurrency=2)
+        @idempotent(StaleRead(backend.store), key="body.order_id")
+        def record_handler(record: Any) -> None:
+            ran.append(1)
+            assert read_the_lock.wait(30)
+
+        response = record_handler(sqs_event([{"order_id": 1}, {"order_id": 1}]), context())
+        assert response == {"batchItemFailures": []}
+        assert ran == [1]
+
     def test_a_duplicate_in_another_invocation_still_follows_on_duplicate(
         self, backend: Backend
     ) -> None:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 current_context: ContextVar[Any] = ContextVar("lambdakit_lambda_context", default=None)
 
-# One object per process_batch invocation: records of one batch recognise each other by it.
-current_batch: ContextVar[object] = ContextVar("lambdakit_batch", default=None)
+# One dict per process_batch invocation, for what its records share while it runs (idempotent
+# keeps the calls holding locks there, by lock token); ``None`` outside a batch.
+current_batch: ContextVar[dict[str, Any] | None] = ContextVar("lambdakit_batch", default=None)
 
 # How much of the remaining time the running batch keeps for itself (process_batch's
 # deadline_margin_ms): code that waits inside a record handler must give up before it.

@@ -112,7 +112,7 @@ class _BatchProcessor:
         # For decorators under this one (idempotent): the context, and the time kept in hand.
         token = current_context.set(context)
         margin_token = current_margin_ms.set(self.deadline_margin_ms)
-        batch_token = current_batch.set(object())
+        batch_token = current_batch.set({})
         try:
             if self.is_async:
                 with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))

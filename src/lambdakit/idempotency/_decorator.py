@@ -132,7 +132,6 @@ class Idempotency:
         self.cache = LocalCache(size) if size else None
         self.wait = on_duplicate == "wait"
         self.output_type = output_type
-        self._in_flight = InFlightCalls()
 
     # --- one call -------------------------------------------------------------------------------
 
@@ -170,21 +169,21 @@ class Idempotency:
         lock = self._lock(waiting)
         # Registered before the write: a record of this batch may meet the lock the moment it
         # is written, and must then find who holds it.
-        in_flight = self._in_flight.start(lock, waiting.batch)
+        in_flight = InFlight.start(lock, waiting.batch)
         try:
             found = self.store.acquire(lock)
         except BaseException:
-            self._in_flight.discard(in_flight)
+            InFlight.discard(lock, waiting.batch)
             raise
         if found is None or (found.status == INPROGRESS and found.token == lock.token):
             # Taken (the second case: botocore retried a write whose response was lost, and
             # the retry met the lock its first attempt had already written).
             return Call(self, lock, in_flight)
-        self._in_flight.discard(in_flight)
+        InFlight.discard(lock, waiting.batch)
         if found.status == COMPLETED:
             return self._replay(found, waiting.validation)
         self._check(found, waiting.validation)
-        waiting.local = self._in_flight.same_batch(found, waiting.batch)
+        waiting.local = InFlight.holding(found, waiting.batch)
         if waiting.local is None and not self.wait:
             raise IdempotencyAlreadyInProgressError(
                 f"{waiting.key}: another call with this key is in progress", waiting.key
@@ -265,7 +264,9 @@ class Waiting:
 
     __slots__ = ("batch", "context", "delay", "key", "local", "started", "validation")
 
-    def __init__(self, key: str, validation: str | None, context: Any, batch: object) -> None:
+    def __init__(
+        self, key: str, validation: str | None, context: Any, batch: dict[str, Any] | None
+    ) -> None:
         self.key = key
         self.validation = validation
         self.context = context
@@ -289,54 +290,46 @@ class Waiting:
 
 
 class InFlight:
-    """A call of this process holding a lock, seen by duplicates of the same batch."""
-
-    __slots__ = ("batch", "done", "lock", "result")
-
-    def __init__(self, lock: StoredRecord, batch: object) -> None:
-        self.lock = lock
-        self.batch = batch
-        self.done = threading.Event()
-        self.result: StoredRecord | None = None
-
-
-class InFlightCalls:
-    """The locks held by calls of this process, by lock token.
+    """A call of this batch holding a lock, found by duplicates of the same batch.
 
     Two records of one batch with the same key are the same request delivered twice, and
     both are this invocation's to finish: the second waits for the first in memory and replays
-    its result (no request, no failure reported for it), whatever ``on_duplicate`` says. Only
-    calls under ``process_batch`` are registered; outside a batch ``on_duplicate`` decides.
+    its result (no request, no failure reported for it), whatever ``on_duplicate`` says. The
+    calls are kept, by lock token, in the dict ``process_batch`` provides for the invocation
+    (so they vanish with it, and a call that finished is still found by a late duplicate);
+    outside a batch nothing is registered and ``on_duplicate`` decides.
     """
 
-    def __init__(self) -> None:
-        self._calls: dict[str, InFlight] = {}
-        self._lock = threading.Lock()
+    __slots__ = ("done", "lock", "result")
 
-    def start(self, lock: StoredRecord, batch: object) -> InFlight | None:
+    def __init__(self, lock: StoredRecord) -> None:
+        self.lock = lock
+        self.done = threading.Event()
+        self.result: StoredRecord | None = None
+
+    @staticmethod
+    def start(lock: StoredRecord, batch: dict[str, Any] | None) -> InFlight | None:
+        """Register ``lock`` before it is written: a duplicate may meet it at once."""
         if batch is None or lock.token is None:
             return None
-        entry = InFlight(lock, batch)
-        with self._lock:
-            self._calls[lock.token] = entry
+        entry = batch[lock.token] = InFlight(lock)
         return entry
 
-    def same_batch(self, found: StoredRecord, batch: object) -> InFlight | None:
+    @staticmethod
+    def discard(lock: StoredRecord, batch: dict[str, Any] | None) -> None:
+        if batch is not None and lock.token is not None:
+            batch.pop(lock.token, None)
+
+    @staticmethod
+    def holding(found: StoredRecord, batch: dict[str, Any] | None) -> InFlight | None:
         if batch is None or found.token is None:
             return None
-        with self._lock:
-            entry = self._calls.get(found.token)
-        return entry if entry is not None and entry.batch is batch else None
+        entry = batch.get(found.token)
+        return entry if isinstance(entry, InFlight) else None
 
-    def discard(self, entry: InFlight | None) -> None:
-        if entry is not None:
-            with self._lock:
-                self._calls.pop(entry.lock.token or "", None)
-
-    def finish(self, entry: InFlight, result: StoredRecord | None) -> None:
-        entry.result = result
-        self.discard(entry)
-        entry.done.set()
+    def finish(self, result: StoredRecord | None) -> None:
+        self.result = result
+        self.done.set()
 
 
 class Call:
@@ -400,7 +393,7 @@ class Call:
 
     def _finish(self, result: StoredRecord | None) -> None:
         if self.in_flight is not None:
-            self.owner._in_flight.finish(self.in_flight, result)
+            self.in_flight.finish(result)
 
 
 def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
