@@ -20,6 +20,9 @@ __all__ = [
     "BatchConfigurationError",
     "BatchError",
     "EventSourceMismatchError",
+    "FilterError",
+    "FilterPatternError",
+    "FilterTemplateError",
     "IdempotencyAlreadyInProgressError",
     "IdempotencyConfigurationError",
     "IdempotencyError",
@@ -165,3 +168,31 @@ class IdempotencyPersistenceError(IdempotencyError):
         super().__init__(message)
         self.result = None if result is self._NO_RESULT else result
         self.function_ran = result is not self._NO_RESULT
+
+
+# --- filtering -----------------------------------------------------------------------------
+
+
+class FilterError(LambdakitError):
+    """Base class of the errors raised by :mod:`lambdakit.filtering`."""
+
+
+class FilterPatternError(FilterError):
+    """A filter pattern (or a set of filter criteria) that AWS would reject.
+
+    ``path`` is where in the pattern the problem is (``detail.state[1]``, or ``""`` for the
+    pattern as a whole); the message names it and the rule that is broken.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class FilterTemplateError(FilterPatternError):
+    """The filter criteria could not be read from a SAM or CloudFormation template: the file,
+    the function or the event source is missing or ambiguous (the message lists what exists)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("", problem)

@@ -1,0 +1,94 @@
+"""``@filter_records``: Lambda's event filtering, applied in the handler (or a local test).
+
+On a batch event, records that match none of the criteria are removed from ``Records`` before
+the handler runs, so they count as processed, as Lambda counts them; the caller's event is not
+modified (the handler gets a copy). An event without ``Records`` (EventBridge, API Gateway ...)
+is matched whole, and when it does not match the handler is not called and ``None`` is
+returned. Stacked under ``process_batch`` (on the record handler), a record that does not match
+returns at once, processed: either order gives the same ``batchItemFailures``.
+"""
+
+from __future__ import annotations
+
+from lambdakit._internal.aio import is_coroutine_function
+from lambdakit._internal.lazy import wraps
+from lambdakit.events import RecordView
+from lambdakit.filtering._criteria import FilterCriteria
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+_SKIP = object()
+
+
+def as_criteria(criteria: Any, source: str | None = None) -> FilterCriteria:
+    """Criteria from a FilterCriteria, a ``{"Filters": [...]}`` dict, one pattern (a dict or
+    JSON text), or a list of patterns (each a filter)."""
+    if isinstance(criteria, FilterCriteria):
+        if source is not None and criteria.source is None:
+            return FilterCriteria(criteria.filters, source)
+        return criteria
+    if isinstance(criteria, dict) and "Filters" in criteria:
+        return FilterCriteria.from_dict(criteria, source=source)
+    patterns = criteria if isinstance(criteria, list) else [criteria]
+    import json
+
+    filters = [{"Pattern": p if isinstance(p, str) else json.dumps(p)} for p in patterns]
+    return FilterCriteria.from_dict(
+        {"Filters": filters}, source=source, max_filters=max(len(filters), 5)
+    )
+
+
+def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F], F]:
+    """Decorate a Lambda handler (or a record handler under ``process_batch``) so that only
+    what the filter criteria let through reaches it. ``criteria``: a :class:`FilterCriteria`
+    (e.g. from :meth:`FilterCriteria.from_template`), a ``{"Filters": [...]}`` dict, a pattern,
+    or a list of patterns (ORed). ``source`` forces the record view (``sqs``, ``kinesis``,
+    ``dynamodb``, ``kafka``, ``mq``); by default it comes from the criteria or each record."""
+    compiled = as_criteria(criteria, source)
+
+    def admit(args: tuple[Any, ...]) -> tuple[Any, ...] | object:
+        """The arguments to call the function with, or ``_SKIP``."""
+        if not args:
+            return args
+        first = args[0]
+        if isinstance(first, RecordView):
+            return args if compiled.matches_record(first, source) else _SKIP
+        if isinstance(first, dict):
+            records = first.get("Records")
+            if isinstance(records, list):
+                kept = [r for r in records if compiled.matches_record(r, source)]
+                if len(kept) == len(records):
+                    return args
+                return ({**first, "Records": kept}, *args[1:])
+        return args if compiled.matches(first) else _SKIP
+
+    def decorate(function: F) -> F:
+        if is_coroutine_function(function):
+
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                admitted = admit(args)
+                if admitted is _SKIP:
+                    return None
+                return await function(*admitted, **kwargs)  # type: ignore[misc]
+
+            wrapper: Callable[..., Any] = async_wrapper
+        else:
+
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                admitted = admit(args)
+                if admitted is _SKIP:
+                    return None
+                return function(*admitted, **kwargs)  # type: ignore[misc]
+
+            wrapper = sync_wrapper
+        wraps(wrapper, function)
+        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+        wrapper.filter_criteria = compiled  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
