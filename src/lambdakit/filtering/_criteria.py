@@ -166,6 +166,10 @@ class FilterCriteria:
             if not isinstance(entry, dict) or "Pattern" not in entry:
                 raise FilterPatternError(where, "expected an object with a Pattern")
             text = entry["Pattern"]
+            if isinstance(text, dict) and set(text) == {"Fn::Sub"}:
+                text = text["Fn::Sub"]  # !Sub '{...}' in a template: the text is the pattern
+                if isinstance(text, list) and text:
+                    text = text[0]
             if isinstance(text, dict):
                 text = json.dumps(text)  # SAM lets templates write the pattern as a mapping
             if not isinstance(text, str):
