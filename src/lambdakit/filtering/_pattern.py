@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 
-from lambdakit.filtering._match import (
-    Undecided,
-    expand,
-    flatten,
-    general_match,
-    node_test,
-    rule_matches,
-)
+from lambdakit.filtering._codegen import generate
+from lambdakit.filtering._match import expand, flatten, general_match, rule_matches
 from lambdakit.filtering._parse import parse
 from lambdakit.filtering._tree import Leaf, Node
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lambdakit.filtering._match import Field, Rule
@@ -29,33 +24,32 @@ class Pattern:
     does not match. ``source`` is the pattern as given (dict or JSON text).
     """
 
-    __slots__ = ("_fast", "_rules", "root", "source")
+    __slots__ = ("_rules", "matches", "root", "source")
+
+    matches: Callable[[Any], bool]
+    """``matches(event)``: whether ``event`` (parsed JSON) matches, exactly as AWS decides.
+    Never raises. (A generated function, not a method: one call per event.)"""
 
     def __init__(self, pattern: Any) -> None:
         self.source = pattern
         self.root: Node = parse(pattern)
-        self._fast = node_test(self.root)
         self._rules: list[Rule] | None = None
+        self.matches = generate(self.root, self._general)
 
     def _alternatives(self) -> list[Rule]:
         if self._rules is None:
             self._rules = expand(self.root)
         return self._rules
 
-    def matches(self, event: Any) -> bool:
-        """Whether ``event`` (parsed JSON) matches, exactly as AWS decides."""
-        try:
-            return self._fast(event if isinstance(event, dict) else {})
-        except Undecided:
-            pass
-        except Exception:
-            pass
+    def _general(self, event: Any) -> bool:
+        """event-ruler's algorithm, for what the generated fast path cannot decide."""
         try:
             return general_match(self._alternatives(), event)
-        except (RecursionError, MemoryError):
+        except Exception:
             return False
 
-    __call__ = matches
+    def __call__(self, event: Any) -> bool:
+        return self.matches(event)
 
     def explain(self, event: Any) -> str | None:
         """``None`` when ``event`` matches; otherwise the first path and rule that failed,
