@@ -420,3 +420,42 @@ class TestCommandLine:
         )
         assert done.returncode == 1
         assert done.stdout.startswith("no match")
+
+
+class TestKafkaAndMQBatches:
+    def kafka_event(self, values: list[bytes]) -> dict[str, Any]:
+        records = [
+            {
+                "topic": "orders",
+                "partition": 0,
+                "offset": offset,
+                "timestamp": 1,
+                "timestampType": "CREATE_TIME",
+                "value": base64.b64encode(value).decode(),
+                "headers": [],
+            }
+            for offset, value in enumerate(values)
+        ]
+        return {"eventSource": "aws:kafka", "records": {"orders-0": records}}
+
+    def test_kafka_records_are_filtered_by_topic_partition(self) -> None:
+        seen: list[int] = []
+
+        @filter_records({"value": {"kind": ["order"]}})
+        def handler(event: dict[str, Any], context: Any) -> None:
+            seen.extend(r["offset"] for r in event["records"]["orders-0"])
+
+        handler(self.kafka_event([b'{"kind": "order"}', b'{"kind": "x"}']), None)
+        assert seen == [0]
+
+    def test_a_kafka_value_that_is_not_utf8_is_filtered_on_metadata_only(self) -> None:
+        record = self.kafka_event([b"\xff\xfe"])["records"]["orders-0"][0]
+        both = criteria({"topic": ["orders"], "value": {"kind": ["order"]}}, source="kafka")
+        assert both.matches_record(record)
+
+
+def test_exactly_compares_text_even_for_addresses() -> None:
+    from lambdakit.filtering import matches
+
+    assert matches({"ip": ["2001:db8::1"]}, {"ip": "2001:DB8::1"})
+    assert not matches({"ip": [{"exactly": "2001:db8::1"}]}, {"ip": "2001:DB8::1"})

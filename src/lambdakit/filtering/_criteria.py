@@ -329,9 +329,11 @@ def record_view(raw: Any, kind: str) -> tuple[Any, str | None]:
     if kind == "dynamodb":
         return raw, "json" if isinstance(raw.get("dynamodb"), dict) else None
     field = _PAYLOAD[kind]
-    text = _decoded(raw.get(field))
+    payload = raw.get(field)
+    text = _decoded(payload)
     if text is None:
-        return raw, None
+        # Not base64 of UTF-8 text: Lambda filters such messages on their metadata only.
+        return raw, None if payload is None else "binary"
     parsed = _json_object(text)
     if parsed is None:
         return {**raw, field: text}, "string"

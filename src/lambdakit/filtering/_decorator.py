@@ -1,11 +1,12 @@
 """``@filter_records``: Lambda's event filtering, applied in the handler (or a local test).
 
-On a batch event, records that match none of the criteria are removed from ``Records`` before
-the handler runs, so they count as processed, as Lambda counts them; the caller's event is not
-modified (the handler gets a copy). An event without ``Records`` (EventBridge, API Gateway ...)
-is matched whole, and when it does not match the handler is not called and ``None`` is
-returned. Stacked under ``process_batch`` (on the record handler), a record that does not match
-returns at once, processed: either order gives the same ``batchItemFailures``.
+On a batch event, records that match none of the criteria are removed from ``Records`` (Kafka:
+``records``; Amazon MQ: ``messages``) before the handler runs, so they count as processed, as
+Lambda counts them; the caller's event is not modified (the handler gets a copy). An event
+without records (EventBridge, API Gateway ...) is matched whole, and when it does not match the
+handler is not called and ``None`` is returned. Stacked under ``process_batch`` (on the record
+handler), a record that does not match returns at once, processed: either order gives the
+same ``batchItemFailures``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,34 @@ def as_criteria(criteria: Any, source: str | None = None) -> FilterCriteria:
     )
 
 
+def _kept(records: list[Any], compiled: FilterCriteria, source: str | None) -> list[Any]:
+    return [r for r in records if compiled.matches_record(r, source)]
+
+
+def _filtered_event(
+    event: dict[str, Any], compiled: FilterCriteria, source: str | None
+) -> dict[str, Any] | None:
+    """A batch event with the records that pass (``event`` itself when all pass); ``None``
+    when ``event`` is not a batch. Batches: ``Records`` (SQS, Kinesis, DynamoDB Streams),
+    ``records`` by topic-partition (MSK, self-managed Kafka), ``messages`` (Amazon MQ)."""
+    records = event.get("Records")
+    if isinstance(records, list):
+        kept = _kept(records, compiled, source)
+        return event if len(kept) == len(records) else {**event, "Records": kept}
+    partitions = event.get("records")
+    if isinstance(partitions, dict) and all(isinstance(v, list) for v in partitions.values()):
+        kafka = source or "kafka"
+        filtered = {name: _kept(batch, compiled, kafka) for name, batch in partitions.items()}
+        if all(len(filtered[n]) == len(b) for n, b in partitions.items()):
+            return event
+        return {**event, "records": {n: b for n, b in filtered.items() if b}}
+    messages = event.get("messages")
+    if isinstance(messages, list) and str(event.get("eventSource", "")).startswith("aws:"):
+        kept = _kept(messages, compiled, source or "mq")
+        return event if len(kept) == len(messages) else {**event, "messages": kept}
+    return None
+
+
 def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F], F]:
     """Decorate a Lambda handler (or a record handler under ``process_batch``) so that only
     what the filter criteria let through reaches it. ``criteria``: a :class:`FilterCriteria`
@@ -59,12 +88,9 @@ def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F],
         if isinstance(first, RecordView):
             return args if compiled.matches_record(first, source) else _SKIP
         if isinstance(first, dict):
-            records = first.get("Records")
-            if isinstance(records, list):
-                kept = [r for r in records if compiled.matches_record(r, source)]
-                if len(kept) == len(records):
-                    return args
-                return ({**first, "Records": kept}, *args[1:])
+            kept = _filtered_event(first, compiled, source)
+            if kept is not None:
+                return args if kept is first else (kept, *args[1:])
         return args if compiled.matches(first) else _SKIP
 
     def decorate(function: F) -> F:

@@ -175,11 +175,16 @@ def _operator(item: dict[Any, Any], path: str) -> Condition:
     where = f"{path}.{name}"
     if len(item) > 1:
         others = ", ".join(str(k) for k in list(item)[1:])
+        if name in ("numeric", "anything-but"):  # event-ruler's wording for these two
+            raise FilterPatternError(
+                path, f"Too many elements in numeric expression ({name} with {others})"
+            )
         raise FilterPatternError(
             path, f"Only one key allowed in match expression ({name} with {others})"
         )
-    if name == "exactly":
-        return Exact(_string(argument, where, "exact match pattern must be a string"))
+    if name == "exactly":  # a plain string comparison: no IP-address reading
+        text = _string(argument, where, "exact match pattern must be a string")
+        return Exact(text, ip=False)
     if name == "equals-ignore-case":
         text = _string(argument, where, "equals-ignore-case match pattern must be a string")
         return EqualsIgnoreCase(text)

@@ -36,9 +36,9 @@ class Exact(Condition):
 
     __slots__ = ("ip", "number", "text", "value")
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, *, ip: bool = True) -> None:
         self.value = value
-        self.ip = values.ip_of(value) if isinstance(value, str) else None
+        self.ip = values.ip_of(value) if ip and isinstance(value, str) else None
         self.number = values.comparable(value) if values.is_number(value) else None
         self.text = values.number_text(value) if values.is_number(value) else None
 
