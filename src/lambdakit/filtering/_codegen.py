@@ -1,20 +1,32 @@
-"""The fast path, generated as one Python function per pattern.
+"""The fast path, generated as straight-line Python for each pattern.
 
 A pattern is compiled once and matched against thousands of events, so its tree is turned into
-straight-line code: one dictionary lookup per field, and for the most common value list (plain
-strings) an inline type check and set lookup, which is what a hand-written predicate does. No
-user text ever becomes code: field names enter as string literals (``repr``) and every value
-set or test is passed in as a constant of the generated function's namespace.
+code: one dictionary lookup per field, and each value list tested inline for the value kinds
+events mostly hold (a string: equality, set membership, ``startswith``/``endswith``; a JSON
+number: set membership and range comparisons), with a precompiled closure for the rest. No user
+text ever becomes code: field names enter as string literals (``repr``) and every value, set or
+test is a constant passed in as a closure cell.
 
-The generated function answers only while the pattern's paths cross objects; on an array on the
-way to a field, or an event key with a dot that could alias a path, it hands the event to the
-general algorithm (see :mod:`lambdakit.filtering._match`). It never raises.
+The generated code answers only while the pattern's paths cross objects. On an array on the
+way to a field it raises :class:`Undecided` and the general algorithm decides (see
+:mod:`lambdakit.filtering._match`). A key with a dot in the event (``{"detail.state": ...}``)
+is another route to a path and can add values to a field; more values can only turn a failed
+check into a match, except for ``exists: false``, so such keys are looked for before fields
+with ``exists: false`` below them, and otherwise only once a check has failed.
 """
 
 from __future__ import annotations
 
-from lambdakit.filtering._match import Undecided, leaf_test, node_test
-from lambdakit.filtering._tree import MISSING
+from lambdakit.filtering._match import Undecided, leaf_test
+from lambdakit.filtering._tree import (
+    MISSING,
+    AnythingBut,
+    Exact,
+    Exists,
+    Numeric,
+    Prefix,
+    Suffix,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +34,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lambdakit.filtering._tree import Leaf, Node
+
+    # For each object on the way to the current path: its variable, and the segments from it.
+    Route = tuple[tuple[str, tuple[str, ...]], ...]
+
+SAFE_INT = 2**53  # integers up to this are exactly doubles: compared as numbers directly
 
 
 class _Writer:
@@ -45,61 +62,50 @@ class _Writer:
 
 def generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """``match(event) -> bool`` for the pattern ``root``; ``general`` decides what the
-    generated code cannot.
-
-    A key with a dot in the event (``{"detail.state": ...}``) is another route to a path, so it
-    can add values to a field. More values can only turn a failed check into a match, except
-    for ``exists: false``; so such keys are looked for before a field with ``exists: false``
-    below it, and otherwise only once a check has failed (``miss``), which keeps the matching
-    path free of them.
-    """
-
+    generated code cannot. The function never raises."""
     if _overrides(root):
         # A $or branch redefines a path its parent defines: the branch's value list replaces
         # the parent's in that alternative, which only the expanded form expresses.
         return general
-
-    has_alias = _alias_finder(root)
-
-    def miss(event: Any) -> bool:
-        return general(event) if has_alias(event) else False
-
     writer = _Writer()
+    functions: list[list[str]] = []
     writer.emit(0, "def match(e):")
     writer.emit(1, "if e.__class__ is not dict:")
     writer.emit(2, "if not isinstance(e, dict):")
     writer.emit(3, "e = EMPTY")
     writer.emit(1, "try:")
-    _object_body(writer, root, "e", 2)
+    _object_body(writer, functions, root, "e", 2, ())
+    writer.emit(2, "return True")
     writer.emit(1, "except Undecided:")
     writer.emit(2, "return general(e)")
     writer.emit(1, "except Exception:")
     writer.emit(2, "return general(e)")
-    writer.emit(1, "return True")
     constants: dict[str, Any] = {
         "EMPTY": {},
         "M": MISSING,
         "Undecided": Undecided,
         "general": general,
-        "miss": miss,
+        "B": SAFE_INT,
+        "INF": float("inf"),
         **writer.constants,
     }
-    # The constants are closure cells of ``match`` (a cell read costs less than a global's,
-    # and, unlike defaults, nothing per call).
-    names = ", ".join(constants)
-    source = [f"def build({names}):", *("    " + line for line in writer.lines), "    return match"]
+    # The constants are closure cells of the generated functions: a cell read costs less than
+    # a global's and, unlike a default, nothing per call.
+    body = [line for function in functions for line in function] + writer.lines
+    source = [
+        f"def build({', '.join(constants)}):",
+        *("    " + line for line in body),
+        "    return match",
+    ]
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(source), "<lambdakit pattern>", "exec"), namespace)
     match: Callable[[Any], bool] = namespace["build"](**constants)
     return match
 
 
-# A route to the current path: for each object on the way, its variable and the segments that
-# remain from it (a key joining several of them, with dots, reaches the same path).
-Route = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _object_body(writer: _Writer, node: Node, obj: str, depth: int, route: Route = ()) -> None:
+def _object_body(
+    writer: _Writer, functions: list[list[str]], node: Node, obj: str, depth: int, route: Route
+) -> None:
     """Checks for the fields of ``node`` in the dict named ``obj``."""
     for segment, child in node.children.items():
         if _absent_ok_below(child):
@@ -108,18 +114,55 @@ def _object_body(writer: _Writer, node: Node, obj: str, depth: int, route: Route
                 writer.emit(depth + 1, "raise Undecided")
         value = writer.variable()
         writer.emit(depth, f"{value} = {obj}.get({segment!r}, M)")
-        below = (*tuple((o, (*rest, segment)) for o, rest in route), (obj, (segment,)))
-        _node(writer, child, value, depth, below)
+        below = (*((o, (*rest, segment)) for o, rest in route), (obj, (segment,)))
+        _node(writer, functions, child, value, depth, below)
     for branches in node.ors:
-        tests = [writer.constant("B", node_test(branch)) for branch in branches]
-        writer.emit(depth, f"if not ({' or '.join(f'{t}({obj})' for t in tests)}):")
-        writer.emit(depth + 1, "return miss(e)")
+        names = [_branch(writer, functions, branch) for branch in branches]
+        tails = {tail for branch in branches for tail in _relative_paths(branch)}
+        writer.emit(depth, f"if not ({' or '.join(f'{n}({obj})' for n in names)}):")
+        for line in _failure(route, tails):
+            writer.emit(depth + 1, line)
 
 
-def _node(writer: _Writer, node: Node, value: str, depth: int, route: Route) -> None:
+def _branch(writer: _Writer, functions: list[list[str]], node: Node) -> str:
+    """A generated function for one ``$or`` branch, applied to the object at its level. Keys
+    with dots inside that object are checked within; keys at outer levels by the caller."""
+    writer.counter += 1
+    name = f"OR{writer.counter}"
+    outer_lines = writer.lines
+    writer.lines = []
+    obj = writer.variable()
+    writer.emit(0, f"def {name}({obj}):")
+    _object_body(writer, functions, node, obj, 1, ())
+    writer.emit(1, "return True")
+    functions.append(writer.lines)
+    writer.lines = outer_lines
+    return name
+
+
+def _relative_paths(node: Node) -> set[tuple[str, ...]]:
+    """Every path below ``node`` (and ``node`` itself, ``()``), as segments."""
+    found: set[tuple[str, ...]] = {()}
+    for segment, child in node.children.items():
+        found |= {(segment, *tail) for tail in _relative_paths(child)}
+    for branches in node.ors:
+        for branch in branches:
+            found |= _relative_paths(branch)
+    return found
+
+
+def _node(
+    writer: _Writer,
+    functions: list[list[str]],
+    node: Node,
+    value: str,
+    depth: int,
+    route: Route,
+) -> None:
     """Checks for the event value named ``value`` at ``node``'s path."""
+    failure = _failure(route)
     if node.leaf is not None:
-        _leaf(writer, node.leaf, value, depth, _failure(route))
+        _leaf(writer, node.leaf, value, depth, failure)
     if not (node.children or node.ors):
         return
     obj = writer.variable()
@@ -129,40 +172,136 @@ def _node(writer: _Writer, node: Node, value: str, depth: int, route: Route) -> 
     writer.emit(depth + 1, "raise Undecided")
     writer.emit(depth, f"elif isinstance({value}, dict):")
     writer.emit(depth + 1, f"{obj} = {value}")
-    writer.emit(depth, "else:")
-    writer.emit(depth + 1, f"{obj} = EMPTY")
-    _object_body(writer, node, obj, depth, route)
+    if _absent_ok_below(node):
+        writer.emit(depth, "else:")
+        writer.emit(depth + 1, f"{obj} = EMPTY")
+    else:  # nothing below can match without a value: no object here, no match
+        writer.emit(depth, "else:")
+        for line in _failure(route, _relative_paths(node)):
+            writer.emit(depth + 1, line)
+    _object_body(writer, functions, node, obj, depth, route)
 
 
-def _failure(route: Route) -> str:
-    """The statement ending a failed check: ``False``, unless a dotted key on the route could
-    hold more values for this path (then the general algorithm decides)."""
-    checks = [
-        f"{'.'.join(rest[:length])!r} in {obj}"
-        for obj, rest in route
-        for length in range(2, len(rest) + 1)
-    ]
-    if not checks:
-        return "return False"
-    return f"return general(e) if {' or '.join(checks)} else False"
+def _failure(route: Route, tails: set[tuple[str, ...]] | None = None) -> list[str]:
+    """The statements ending a failed check: ``return False``, unless a dotted key on the route
+    could hold more values for this path (or, for ``$or``, the paths below it: ``tails``); the
+    general algorithm decides then."""
+    keys: set[tuple[str, str]] = set()
+    for obj, rest in route:
+        for tail in tails or {()}:
+            full = (*rest, *tail)
+            for length in range(2, len(full) + 1):
+                keys.add((obj, ".".join(full[:length])))
+    if not keys:
+        return ["return False"]
+    checks = " or ".join(f"{key!r} in {obj}" for obj, key in sorted(keys))
+    return [f"if {checks}:", "    raise Undecided", "return False"]
 
 
-def _leaf(writer: _Writer, leaf: Leaf, value: str, depth: int, failure: str) -> None:
-    test = writer.constant("L", leaf_test(leaf))
-    if leaf.only_exact_strings and not leaf.absent_ok:
+def _leaf(writer: _Writer, leaf: Leaf, value: str, depth: int, failure: list[str]) -> None:
+    """``value`` must satisfy ``leaf``: strings and numbers inline, the rest by closure."""
+    for_string = _string_test(writer, leaf, value)
+    other = writer.constant("L", leaf_test(leaf))
+    if leaf.only_exact_strings:  # the commonest list: one check, then the closure for the rest
+        writer.emit(depth, f"if {value}.__class__ is str:")
+        writer.emit(depth + 1, f"if not ({for_string}):")
+        for line in failure:
+            writer.emit(depth + 2, line)
+        writer.emit(depth, f"elif not {other}({value}):")
+        for line in failure:
+            writer.emit(depth + 1, line)
+        return
+    for_number = _number_test(writer, leaf, value)
+    kind = writer.variable()
+    writer.emit(depth, f"{kind} = {value}.__class__")
+    writer.emit(depth, f"if {kind} is str:")
+    writer.emit(depth + 1, f"if not ({for_string}):")
+    for line in failure:
+        writer.emit(depth + 2, line)
+    if for_number is not None:
+        writer.emit(depth, f"elif {kind} is float or ({kind} is int and -B <= {value} <= B):")
+        writer.emit(depth + 1, f"if not ({for_number}):")
+        for line in failure:
+            writer.emit(depth + 2, line)
+    writer.emit(depth, f"elif not {other}({value}):")
+    for line in failure:
+        writer.emit(depth + 1, line)
+
+
+def _string_test(writer: _Writer, leaf: Leaf, value: str) -> str:
+    """A Python expression: does the string ``value`` satisfy the leaf?"""
+    terms: list[str] = []
+    if leaf.exact_strings:
         if len(leaf.exact_strings) == 1:
             (only,) = leaf.exact_strings
-            failed = f"{value} != {writer.constant('T', only)}"
+            terms.append(f"{value} == {writer.constant('T', only)}")
         else:
-            failed = f"{value} not in {writer.constant('S', leaf.exact_strings)}"
-        writer.emit(depth, f"if {value}.__class__ is str:")
-        writer.emit(depth + 1, f"if {failed}:")
-        writer.emit(depth + 2, failure)
-        writer.emit(depth, f"elif not {test}({value}):")
-        writer.emit(depth + 1, failure)
-    else:
-        writer.emit(depth, f"if not {test}({value}):")
-        writer.emit(depth + 1, failure)
+            terms.append(f"{value} in {writer.constant('S', leaf.exact_strings)}")
+    for condition in leaf.conditions:
+        if isinstance(condition, Exact):
+            if condition.value.__class__ is str and condition.ip is not None:
+                terms.append(f"{writer.constant('C', condition.test)}({value})")
+            continue  # plain strings are in the set; numbers, booleans, null never equal a str
+        if isinstance(condition, Exists):
+            return "True"
+        if isinstance(condition, Numeric):
+            continue  # strings are never numbers
+        if isinstance(condition, (Prefix, Suffix)) and condition.ignore_case is None:
+            method = "startswith" if isinstance(condition, Prefix) else "endswith"
+            terms.append(f"{value}.{method}({writer.constant('T', condition.text)})")
+        elif isinstance(condition, AnythingBut) and _only_strings(condition):
+            terms.append(f"{value} not in {writer.constant('S', condition.strings)}")
+        else:
+            terms.append(f"{writer.constant('C', condition.test)}({value})")
+    return " or ".join(terms) or "False"
+
+
+def _number_test(writer: _Writer, leaf: Leaf, value: str) -> str | None:
+    """A Python expression for a float, or an int small enough to be exactly a double (both
+    compared by value, as comparable numbers are); ``None`` when the closure serves as well."""
+    terms: list[str] = []
+    numbers = {c.number for c in leaf.conditions if isinstance(c, Exact) and c.number is not None}
+    if numbers:
+        terms.append(f"{value} in {writer.constant('N', frozenset(numbers))}")
+    for condition in leaf.conditions:
+        if isinstance(condition, Exact):
+            if condition.text is not None and condition.number is None:
+                return None  # a literal only text can equal: the closure compares texts
+            continue
+        if isinstance(condition, Exists):
+            return "True"
+        if isinstance(condition, Numeric):
+            parts = (
+                []
+                if condition.low is not None and condition.high is not None
+                else [
+                    f"-INF < {value} < INF"  # infinities are not comparable numbers
+                ]
+            )
+            if condition.low is not None:
+                operator = "<=" if condition.low_inclusive else "<"
+                parts.append(f"{writer.constant('F', condition.low)} {operator} {value}")
+            if condition.high is not None:
+                operator = "<=" if condition.high_inclusive else "<"
+                parts.append(f"{value} {operator} {writer.constant('F', condition.high)}")
+            terms.append("(" + " and ".join(parts) + ")")
+        elif isinstance(condition, AnythingBut):
+            if condition.numbers:
+                terms.append(f"{value} not in {writer.constant('N', condition.numbers)}")
+            else:
+                return "True"  # a number cannot be excluded by string exclusions
+        # prefix, suffix, equals-ignore-case, wildcard, cidr: never a number
+    return " or ".join(terms) or "False"
+
+
+def _only_strings(condition: AnythingBut) -> bool:
+    return not (
+        condition.numbers
+        or condition.prefixes
+        or condition.suffixes
+        or condition.ignore_case
+        or condition.wildcards
+    )
 
 
 def _aliases(segment: str, child: Node) -> list[str]:
@@ -188,35 +327,6 @@ def _absent_ok_below(node: Node) -> bool:
     children = list(node.children.values())
     children += [branch for branches in node.ors for branch in branches]
     return any(_absent_ok_below(child) for child in children)
-
-
-def _alias_finder(root: Node) -> Callable[[Any], bool]:
-    """``finds(event)``: whether the event holds a dotted key reaching a path of the pattern,
-    or an array on the way to one (the general algorithm then decides). Aliases are worked
-    out once, here."""
-
-    def build(node: Node) -> Callable[[Any], bool]:
-        steps = [
-            (segment, tuple(_aliases(segment, child)), build(child))
-            for segment, child in node.children.items()
-        ]
-        branches = [build(branch) for group in node.ors for branch in group]
-        navigates = bool(steps or branches)
-
-        def finds(obj: Any) -> bool:
-            if not isinstance(obj, dict):
-                return navigates and isinstance(obj, (list, tuple))
-            for segment, aliases, below in steps:
-                for alias in aliases:
-                    if alias in obj:
-                        return True
-                if segment in obj and below(obj[segment]):
-                    return True
-            return any(branch(obj) for branch in branches)
-
-        return finds
-
-    return build(root)
 
 
 def _paths(node: Node, prefix: str = "") -> set[str]:

@@ -37,10 +37,11 @@ class Undecided(Exception):
 # --- the general algorithm -------------------------------------------------------------------
 
 
-def flatten(event: Any) -> dict[str, list[Field]]:
+def flatten(event: Any, relevant: set[str] | None = None) -> dict[str, list[Field]]:
     """Every leaf value of ``event`` by dotted path, with the array elements it sits in
     (``{array id: index}``). Empty arrays and objects contribute nothing; an array's primitive
-    elements are values of the array's own path. Iterative, so deep events cannot overflow."""
+    elements are values of the array's own path. Iterative, so deep events cannot overflow.
+    With ``relevant`` (every prefix of every path a pattern names), the rest is not visited."""
     fields: dict[str, list[Field]] = {}
     if not isinstance(event, dict):
         return fields
@@ -51,7 +52,8 @@ def flatten(event: Any) -> dict[str, list[Field]]:
         if isinstance(value, dict):
             for key, item in value.items():
                 name = str(key) if path is None else f"{path}.{key}"
-                stack.append((item, name, membership))
+                if relevant is None or name in relevant:
+                    stack.append((item, name, membership))
         elif isinstance(value, (list, tuple)):
             array = arrays
             arrays += 1
@@ -108,9 +110,19 @@ def rule_matches(rule: Rule, fields: dict[str, list[Field]]) -> bool:
     return search(0, {})
 
 
-def general_match(rules: list[Rule], event: Any) -> bool:
-    fields = flatten(event)
+def general_match(rules: list[Rule], event: Any, relevant: set[str] | None = None) -> bool:
+    fields = flatten(event, relevant)
     return any(rule_matches(rule, fields) for rule in rules)
+
+
+def path_prefixes(rules: list[Rule]) -> set[str]:
+    """Every prefix of every path the rules name (``a``, ``a.b`` for ``a.b.c``) and the paths."""
+    found: set[str] = set()
+    for rule in rules:
+        for path in rule:
+            parts = path.split(".")
+            found.update(".".join(parts[:length]) for length in range(1, len(parts) + 1))
+    return found
 
 
 # --- the fast path ---------------------------------------------------------------------------

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from lambdakit.filtering._codegen import generate
-from lambdakit.filtering._match import expand, flatten, general_match, rule_matches
+from lambdakit.filtering._match import (
+    expand,
+    flatten,
+    general_match,
+    path_prefixes,
+    rule_matches,
+)
 from lambdakit.filtering._parse import parse
 from lambdakit.filtering._tree import Leaf, Node
 
@@ -24,7 +30,7 @@ class Pattern:
     does not match. ``source`` is the pattern as given (dict or JSON text).
     """
 
-    __slots__ = ("_rules", "matches", "root", "source")
+    __slots__ = ("_relevant", "_rules", "matches", "root", "source")
 
     matches: Callable[[Any], bool]
     """``matches(event)``: whether ``event`` (parsed JSON) matches, exactly as AWS decides.
@@ -34,6 +40,7 @@ class Pattern:
         self.source = pattern
         self.root: Node = parse(pattern)
         self._rules: list[Rule] | None = None
+        self._relevant: set[str] | None = None
         self.matches = generate(self.root, self._general)
 
     def _alternatives(self) -> list[Rule]:
@@ -44,7 +51,10 @@ class Pattern:
     def _general(self, event: Any) -> bool:
         """event-ruler's algorithm, for what the generated fast path cannot decide."""
         try:
-            return general_match(self._alternatives(), event)
+            rules = self._alternatives()
+            if self._relevant is None:
+                self._relevant = path_prefixes(rules)
+            return general_match(rules, event, self._relevant)
         except Exception:
             return False
 

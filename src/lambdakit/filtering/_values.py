@@ -86,14 +86,21 @@ def ip_of(text: str) -> tuple[int, int] | None:
 
     IPv4-mapped IPv6 addresses in hex form (``::ffff:a00:1``) are IPv4, as Java reads them.
     """
-    if _IPV4.fullmatch(text):
-        import ipaddress
-
-        try:
-            return 4, int(ipaddress.IPv4Address(text))
-        except ValueError:
-            return None
-    if _IPV6.fullmatch(text):
+    parts = text.split(".")
+    if len(parts) == 4:
+        # Dotted quad, parsed by hand (this runs per event value under cidr patterns).
+        number = 0
+        for part in parts:
+            if not part.isdigit() or not part.isascii():
+                return None
+            if len(part) > 1 and part[0] == "0":
+                return None  # leading zeros: not an address (as Python's ipaddress decides)
+            octet = int(part)
+            if octet > 255:
+                return None
+            number = number << 8 | octet
+        return 4, number
+    if ":" in text and _IPV6.fullmatch(text):
         import ipaddress
 
         try:
