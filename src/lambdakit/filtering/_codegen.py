@@ -166,20 +166,75 @@ def _node(
     if not (node.children or node.ors):
         return
     obj = writer.variable()
-    writer.emit(depth, f"if {value}.__class__ is dict:")
-    writer.emit(depth + 1, f"{obj} = {value}")
-    writer.emit(depth, f"elif {value}.__class__ is list or isinstance({value}, (list, tuple)):")
-    writer.emit(depth + 1, "raise Undecided")
-    writer.emit(depth, f"elif isinstance({value}, dict):")
-    writer.emit(depth + 1, f"{obj} = {value}")
     if _absent_ok_below(node):
+        # exists:false across the elements of an array depends on event-ruler's order of
+        # evaluation: the general algorithm reproduces it.
+        writer.emit(depth, f"if {value}.__class__ is dict:")
+        writer.emit(depth + 1, f"{obj} = {value}")
+        writer.emit(depth, f"elif {value}.__class__ is list or isinstance({value}, (list, tuple)):")
+        writer.emit(depth + 1, "raise Undecided")
+        writer.emit(depth, f"elif isinstance({value}, dict):")
+        writer.emit(depth + 1, f"{obj} = {value}")
         writer.emit(depth, "else:")
         writer.emit(depth + 1, f"{obj} = EMPTY")
-    else:  # nothing below can match without a value: no object here, no match
-        writer.emit(depth, "else:")
-        for line in _failure(route, _relative_paths(node)):
-            writer.emit(depth + 1, line)
-    _object_body(writer, functions, node, obj, depth, route)
+        _object_body(writer, functions, node, obj, depth, route)
+        return
+    # Without exists:false, array consistency means: some element matches the whole subtree
+    # on its own; a generated function checks one element. No object at all: no match.
+    failure = _failure(route, _relative_paths(node))
+    check = _subtree_function(writer, functions, node)
+    writer.emit(depth, f"if {value}.__class__ is dict:")
+    writer.emit(depth + 1, f"{obj} = {value}")
+    _object_body(writer, functions, node, obj, depth + 1, route)
+    writer.emit(depth, f"elif {value}.__class__ is list or isinstance({value}, (list, tuple)):")
+    writer.emit(depth + 1, f"if not {_any_element(writer, functions, check)}({value}):")
+    for line in failure:
+        writer.emit(depth + 2, line)
+    writer.emit(depth, f"elif isinstance({value}, dict):")
+    writer.emit(depth + 1, f"if not {check}({value}):")
+    for line in failure:
+        writer.emit(depth + 2, line)
+    writer.emit(depth, "else:")
+    for line in failure:
+        writer.emit(depth + 1, line)
+
+
+def _any_element(writer: _Writer, functions: list[list[str]], check: str) -> str:
+    """A generated function: does some object in the array (nested arrays included) pass
+    ``check``?"""
+    writer.counter += 1
+    name = f"ANY{writer.counter}"
+    functions.append(
+        [
+            f"def {name}(items):",
+            "    for item in items:",
+            "        kind = item.__class__",
+            "        if kind is dict or (kind is not list and isinstance(item, dict)):",
+            f"            if {check}(item):",
+            "                return True",
+            "        elif kind is list or isinstance(item, (list, tuple)):",
+            f"            if {name}(item):",
+            "                return True",
+            "    return False",
+        ]
+    )
+    return name
+
+
+def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -> str:
+    """The name of a generated function checking ``node``'s fields in one object (an array
+    element); dotted keys at outer levels are the caller's to check."""
+    writer.counter += 1
+    name = f"NODE{writer.counter}"
+    outer_lines = writer.lines
+    writer.lines = []
+    obj = writer.variable()
+    writer.emit(0, f"def {name}({obj}):")
+    _object_body(writer, functions, node, obj, 1, ())
+    writer.emit(1, "return True")
+    functions.append(writer.lines)
+    writer.lines = outer_lines
+    return name
 
 
 def _failure(route: Route, tails: set[tuple[str, ...]] | None = None) -> list[str]:
