@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     Route = tuple[tuple[str, tuple[str, ...]], ...]
 
 SAFE_INT = 2**53  # integers up to this are exactly doubles: compared as numbers directly
+MAX_DEPTH = 24  # deeper patterns are matched by the general algorithm alone
+MAX_ALIAS_CHECKS = 12  # beyond this many dotted keys to look for, look for any dotted key
 
 
 class _Writer:
@@ -67,6 +69,15 @@ def generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool
         # A $or branch redefines a path its parent defines: the branch's value list replaces
         # the parent's in that alternative, which only the expanded form expresses.
         return general
+    if _depth(root) > MAX_DEPTH:
+        return general  # Python refuses deeply nested blocks; such patterns are rare
+    try:
+        return _generate(root, general)
+    except (SyntaxError, RecursionError, MemoryError):  # pragma: no cover - a safety net
+        return general
+
+
+def _generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool]:
     writer = _Writer()
     functions: list[list[str]] = []
     writer.emit(0, "def match(e):")
@@ -87,6 +98,7 @@ def generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool
         "general": general,
         "B": SAFE_INT,
         "INF": float("inf"),
+        "DOTTED": _has_dotted_key,
         **writer.constants,
     }
     # The constants are closure cells of the generated functions: a cell read costs less than
@@ -249,7 +261,11 @@ def _failure(route: Route, tails: set[tuple[str, ...]] | None = None) -> list[st
                 keys.add((obj, ".".join(full[:length])))
     if not keys:
         return ["return False"]
-    checks = " or ".join(f"{key!r} in {obj}" for obj, key in sorted(keys))
+    if len(keys) > MAX_ALIAS_CHECKS:
+        objects = sorted({obj for obj, _ in keys})
+        checks = " or ".join(f"DOTTED({obj})" for obj in objects)
+    else:
+        checks = " or ".join(f"{key!r} in {obj}" for obj, key in sorted(keys))
     return [f"if {checks}:", "    raise Undecided", "return False"]
 
 
@@ -409,3 +425,12 @@ def _overrides(node: Node, prefix: str = "") -> bool:
     if any(_overrides(child, f"{prefix}.{segment}") for segment, child in children):
         return True
     return any(_overrides(branch, prefix) for group in node.ors for branch in group)
+
+
+def _has_dotted_key(obj: Any) -> bool:
+    return any("." in key for key in obj if isinstance(key, str))
+
+
+def _depth(node: Node) -> int:
+    below = [*node.children.values(), *(b for group in node.ors for b in group)]
+    return 1 + max((_depth(child) for child in below), default=0)

@@ -122,12 +122,10 @@ def parse_cidr(text: str, path: str) -> tuple[int, int, int]:
     if len(parts) != 2:
         raise FilterPatternError(path, f"Malformed CIDR, one '/' required: {text!r}")
     address, mask_text = parts
-    try:
-        mask = int(mask_text.strip("+") if mask_text.startswith("+") else mask_text)
-    except ValueError:
-        raise FilterPatternError(
-            path, f"Malformed CIDR, mask bits must be an integer: {text!r}"
-        ) from None
+    digits = mask_text[1:] if mask_text[:1] in ("+", "-") else mask_text
+    if not digits or not (digits.isascii() and digits.isdigit()):  # Java's parseInt rules
+        raise FilterPatternError(path, f"Malformed CIDR, mask bits must be an integer: {text!r}")
+    mask = int(mask_text)
     if mask < 0:
         raise FilterPatternError(path, f"Malformed CIDR, mask bits must not be negative: {text!r}")
     if not (_IPV4.fullmatch(address) or _IPV6.fullmatch(address)):
@@ -164,7 +162,7 @@ def parse_wildcard(text: str, path: str) -> tuple[str, ...]:
             following = text[index + 1] if index + 1 < len(text) else ""
             if following not in ("*", "\\"):
                 raise FilterPatternError(
-                    path, f"Invalid escape character at pos {index + 1} in {text!r}"
+                    path, f"Invalid escape character at pos {_byte(text, index) + 1} in {text!r}"
                 )
             current.append(following)
             index += 2
@@ -173,7 +171,7 @@ def parse_wildcard(text: str, path: str) -> tuple[str, ...]:
         if char == "*":
             if previous_star:
                 raise FilterPatternError(
-                    path, f"Consecutive wildcard characters at pos {index} in {text!r}"
+                    path, f"Consecutive wildcard characters at pos {_byte(text, index)} in {text!r}"
                 )
             pieces.append("".join(current))
             current = []
@@ -184,6 +182,11 @@ def parse_wildcard(text: str, path: str) -> tuple[str, ...]:
         index += 1
     pieces.append("".join(current))
     return tuple(pieces)
+
+
+def _byte(text: str, index: int) -> int:
+    """The UTF-8 byte offset of ``text[index]`` (event-ruler counts positions in bytes)."""
+    return len(text[:index].encode("utf-8", "surrogatepass"))
 
 
 def wildcard_matches(pieces: tuple[str, ...], value: str) -> bool:
