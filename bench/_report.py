@@ -64,14 +64,16 @@ def check(ok: bool, message: str) -> None:
         raise SystemExit(f"correctness check failed: {message}")
 
 
-def render(rows: list[Row], markdown: bool) -> str:
-    """The rows as an aligned plain-text table, or as a Markdown table."""
-    table = [HEADER, *(row.cells() for row in rows)]
+def render(rows: list[Row], markdown: bool, header: list[str] | None = None) -> str:
+    """The rows as an aligned plain-text table, or as a Markdown table (``header`` names the
+    columns when the peer is not Powertools)."""
+    header = header or HEADER
+    table = [header, *(row.cells() for row in rows)]
     if markdown:
         lines = ["| " + " | ".join(cells) + " |" for cells in table]
         lines.insert(1, "|" + "|".join(["---"] + ["---:"] * 4 + [":---:"]) + "|")
         return "\n".join(lines)
-    widths = [max(len(cells[col]) for cells in table) for col in range(len(HEADER))]
+    widths = [max(len(cells[col]) for cells in table) for col in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) for cells in table
     ]
