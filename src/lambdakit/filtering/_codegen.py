@@ -26,6 +26,7 @@ from lambdakit.filtering._tree import (
     Numeric,
     Prefix,
     Suffix,
+    Wildcard,
 )
 
 TYPE_CHECKING = False
@@ -322,9 +323,26 @@ def _string_test(writer: _Writer, leaf: Leaf, value: str) -> str:
             terms.append(f"{value}.{method}({writer.constant('T', condition.text)})")
         elif isinstance(condition, AnythingBut) and _only_strings(condition):
             terms.append(f"{value} not in {writer.constant('S', condition.strings)}")
+        elif isinstance(condition, Wildcard) and len(condition.pieces) <= 2:
+            terms.append(_wildcard_test(writer, condition.pieces, value))
         else:
             terms.append(f"{writer.constant('C', condition.test)}({value})")
     return " or ".join(terms) or "False"
+
+
+def _wildcard_test(writer: _Writer, pieces: tuple[str, ...], value: str) -> str:
+    """``a*b`` inline: long enough, starts with ``a``, ends with ``b`` (``*`` alone: True)."""
+    if len(pieces) == 1:
+        return f"{value} == {writer.constant('T', pieces[0])}"
+    head, tail = pieces
+    terms = []
+    if head and tail:
+        terms.append(f"len({value}) >= {len(head) + len(tail)}")
+    if head:
+        terms.append(f"{value}.startswith({writer.constant('T', head)})")
+    if tail:
+        terms.append(f"{value}.endswith({writer.constant('T', tail)})")
+    return "(" + " and ".join(terms) + ")" if terms else "True"
 
 
 def _number_test(writer: _Writer, leaf: Leaf, value: str) -> str | None:
