@@ -147,6 +147,14 @@ def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
     conditions = leaf.conditions
     matches_value = leaf.matches_value
 
+    def test_nested(value: Any) -> bool:
+        seen = False
+        for item in leaf_values(value):
+            if matches_value(item):
+                return True
+            seen = True
+        return absent_ok and not seen
+
     def test(value: Any) -> bool:
         kind = value.__class__
         if kind is str:
@@ -159,7 +167,12 @@ def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
             return absent_ok
         if kind is list or kind is tuple:
             seen = False
-            for item in leaf_values(value):
+            for item in value:
+                item_kind = item.__class__
+                if item_kind is dict:
+                    continue  # an object has no value at this path
+                if item_kind is list or item_kind is tuple or isinstance(item, (list, dict)):
+                    return test_nested(value)
                 if matches_value(item):
                     return True
                 seen = True
