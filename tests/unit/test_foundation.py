@@ -13,7 +13,14 @@ from lambdakit._internal import clients
 
 
 @pytest.mark.parametrize(
-    "module", ["lambdakit", "lambdakit.batch", "lambdakit.events", "lambdakit.idempotency"]
+    "module",
+    [
+        "lambdakit",
+        "lambdakit.batch",
+        "lambdakit.events",
+        "lambdakit.idempotency",
+        "lambdakit.filtering",
+    ],
 )
 def test_importing_does_not_import_boto3(module: str) -> None:
     code = f"import sys, {module}; print('boto3' in sys.modules, 'botocore' in sys.modules)"
