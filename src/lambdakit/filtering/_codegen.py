@@ -49,6 +49,9 @@ class _Writer:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
         self.counter = 0
+        # One element-checking function per node (by id), whatever number of places need it:
+        # generating it again for each would double the code at every level of nesting.
+        self.subtrees: dict[int, tuple[str, str]] = {}
 
     def constant(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{len(self.constants)}"
@@ -195,12 +198,12 @@ def _node(
     # Without exists:false, array consistency means: some element matches the whole subtree
     # on its own; a generated function checks one element. No object at all: no match.
     failure = _failure(route, _relative_paths(node))
-    check = _subtree_function(writer, functions, node)
+    check, walk = _subtree_function(writer, functions, node)
     writer.emit(depth, f"if {value}.__class__ is dict:")
     writer.emit(depth + 1, f"{obj} = {value}")
     _object_body(writer, functions, node, obj, depth + 1, route)
     writer.emit(depth, f"elif {value}.__class__ is list or isinstance({value}, (list, tuple)):")
-    writer.emit(depth + 1, f"if not {_any_element(writer, functions, check)}({value}):")
+    writer.emit(depth + 1, f"if not {walk}({value}):")
     for line in failure:
         writer.emit(depth + 2, line)
     writer.emit(depth, f"elif isinstance({value}, dict):")
@@ -234,9 +237,13 @@ def _any_element(writer: _Writer, functions: list[list[str]], check: str) -> str
     return name
 
 
-def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -> str:
-    """The name of a generated function checking ``node``'s fields in one object (an array
-    element); dotted keys at outer levels are the caller's to check."""
+def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -> tuple[str, str]:
+    """Generated functions for ``node``: one checking its fields in one object (an array
+    element), one walking an array for an element that passes. Dotted keys at outer levels
+    are the caller's to check. Made once per node."""
+    made = writer.subtrees.get(id(node))
+    if made is not None:
+        return made
     writer.counter += 1
     name = f"NODE{writer.counter}"
     outer_lines = writer.lines
@@ -247,7 +254,8 @@ def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -
     writer.emit(1, "return True")
     functions.append(writer.lines)
     writer.lines = outer_lines
-    return name
+    made = writer.subtrees[id(node)] = (name, _any_element(writer, functions, name))
+    return made
 
 
 def _failure(route: Route, tails: set[tuple[str, ...]] | None = None) -> list[str]:
