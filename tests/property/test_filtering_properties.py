@@ -1,0 +1,224 @@
+"""Filter patterns never fail on odd input, and match exactly as a slow reference does.
+
+- Matching any JSON event (deep, odd keys, numbers no double holds, unicode) never raises.
+- Compiling any JSON (or any text) either works or raises :class:`FilterPatternError`.
+- On generated valid patterns (every operator, ``$or``, nesting, dotted keys) and events built
+  from the pattern's own keys and values, ``matches`` agrees with the reference evaluator in
+  ``filter_reference.py``, which follows event-ruler's ``rulesForJSONEvent`` step by step.
+- ``explain(event)`` is ``None`` exactly when ``matches(event)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambdakit.filtering import FilterPatternError, Pattern, compile_pattern
+from tests.property.filter_reference import reference_matches
+from tests.property.filter_strategies import (
+    deep_json,
+    json_values,
+    pattern_like,
+    pattern_texts,
+    patterns_and_events,
+    valid_patterns,
+)
+from tests.unit.test_filtering_conformance import ALL_CASES
+
+# Patterns touching every operator and the awkward key names the event strategies produce.
+EVERY_OPERATOR: list[dict[str, Any]] = [
+    {"a": ["x", 5, None, True, "10.0.0.1", "2001:db8::1", 10**400]},
+    {"a": [{"prefix": "a"}, {"suffix": {"equals-ignore-case": "B"}}, {"exactly": "é"}]},
+    {"a": [{"prefix": {"equals-ignore-case": "ß"}}, {"suffix": "🎉"}]},
+    {"a": [{"equals-ignore-case": "\u212a"}, {"wildcard": "*\\**"}]},
+    {"a": [{"anything-but": ["x", "y"]}], "b": [{"anything-but": [0, 1e300]}]},
+    {"a": [{"anything-but": {"prefix": "a"}}], "b": [{"anything-but": {"wildcard": "*b"}}]},
+    {"a": [{"anything-but": {"suffix": ["a"]}}, {"anything-but": {"equals-ignore-case": "A"}}]},
+    {"a": [{"numeric": [">", -1e300, "<=", 1e300]}, {"numeric": ["=", 0]}]},
+    {"a": [{"exists": True}], "b": [{"exists": False}]},
+    {"a": [{"cidr": "10.0.0.0/8"}, {"cidr": "2001:db8::/32"}]},
+    {"": [{"exists": True}], ".": [{"exists": False}], "a.b": [{"exists": True}]},
+    {"$or": [{"a": {"b": [{"exists": True}]}}, {"detail.state": [{"anything-but": "x"}]}]},
+    {"prefix": ["x"], "numeric": {"anything-but": [{"exists": False}]}},
+]
+
+
+@functools.cache
+def every_operator() -> list[Pattern]:
+    return [compile_pattern(pattern) for pattern in EVERY_OPERATOR]
+
+
+def check_never_raises(pattern: Pattern, event: Any) -> None:
+    result = pattern.matches(event)
+    assert isinstance(result, bool)
+    explanation = pattern.explain(event)
+    if result:
+        assert explanation is None
+    else:
+        assert isinstance(explanation, str)
+
+
+# --- (a) matching never raises ------------------------------------------------------------
+
+
+@settings(max_examples=250, deadline=None)
+@given(json_values())
+def test_matching_any_json_event_never_raises(event: Any) -> None:
+    for pattern in every_operator():
+        check_never_raises(pattern, event)
+
+
+@settings(max_examples=50, deadline=None)
+@given(deep_json())
+def test_matching_deeply_nested_events_never_raises(event: Any) -> None:
+    for pattern in every_operator():
+        check_never_raises(pattern, event)
+
+
+@settings(max_examples=100, deadline=None)
+@given(valid_patterns(), json_values(12))
+def test_matching_generated_patterns_on_any_json_never_raises(
+    pattern: dict[str, Any], event: Any
+) -> None:
+    check_never_raises(compile_pattern(pattern), event)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Fail (rather than hang) if the block runs longer than ``seconds``."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def path_pattern(depth: int, dotted: bool) -> dict[str, Any]:
+    """``{"a": {"a": ... ["x"]}}`` ``depth`` levels deep, or the same as one dotted key."""
+    if dotted:
+        return {".".join(["a"] * depth): ["x"]}
+    nested: Any = ["x"]
+    for _ in range(depth):
+        nested = {"a": nested}
+    assert isinstance(nested, dict)
+    return nested
+
+
+needs_alarm = pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
+
+
+@needs_alarm
+def test_very_deep_events_are_matched_without_error() -> None:
+    # As deep as json.loads itself will go: every level is an object and an array.
+    shallow, deep = (json.loads('{"a": [' * n + '"x"' + "]}" * n) for n in (100, 200))
+    for pattern in every_operator():
+        check_never_raises(pattern, shallow)
+        check_never_raises(pattern, deep)
+    with time_limit(1):
+        hundred_levels = compile_pattern(path_pattern(100, dotted=False))
+    assert hundred_levels.matches(shallow)
+    assert not hundred_levels.matches(deep)
+
+
+@needs_alarm
+@pytest.mark.parametrize("dotted", [False, True], ids=["nested", "dotted"])
+@pytest.mark.parametrize("depth", [8, 12, 16, 23, 100])
+def test_long_paths_compile_quickly(depth: int, dotted: bool) -> None:
+    # 100 levels is at most 600 characters: well within Lambda's 4096-character limit. A
+    # compile linear in the pattern's size takes milliseconds; a second is generous.
+    with time_limit(1):
+        pattern = compile_pattern(path_pattern(depth, dotted))
+    event: Any = "x"
+    for _ in range(depth):
+        event = {"a": event}
+    assert pattern.matches(event)
+    assert pattern.matches({".".join(["a"] * depth): "x"})
+    assert not pattern.matches({"a": event})
+
+
+def test_nan_and_infinity_from_json_loads_never_raise() -> None:
+    # json.loads accepts these non-JSON constants by default; events may carry them.
+    event = json.loads('{"a": [NaN, Infinity, -Infinity], "b": NaN}')
+    for pattern in every_operator():
+        check_never_raises(pattern, event)
+
+
+# --- (b) compiling raises only FilterPatternError -----------------------------------------
+
+
+def compile_or_refuse(pattern: Any) -> None:
+    try:
+        compiled = compile_pattern(pattern)
+    except FilterPatternError:
+        return
+    check_never_raises(compiled, {"a": "x", "prefix": [1, None], "": {"": True}})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(pattern_like(), json_values()))
+def test_compiling_any_json_raises_only_filter_pattern_error(pattern: Any) -> None:
+    compile_or_refuse(pattern)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pattern_texts())
+def test_compiling_any_text_raises_only_filter_pattern_error(text: str) -> None:
+    compile_or_refuse(text)
+
+
+# --- (c) agreement with the reference -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("pattern", "event", "expected"), ALL_CASES)
+def test_the_reference_agrees_with_the_conformance_table(
+    pattern: dict[str, Any] | str, event: Any, expected: bool
+) -> None:
+    assert reference_matches(pattern, event) is expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns_and_events())
+def test_matching_agrees_with_the_reference(case: tuple[dict[str, Any], Any]) -> None:
+    pattern, event = case
+    assert compile_pattern(pattern).matches(event) is reference_matches(pattern, event)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns_and_events())
+def test_a_pattern_given_as_json_text_matches_like_the_object(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    pattern, event = case
+    assert compile_pattern(json.dumps(pattern)).matches(event) is reference_matches(pattern, event)
+
+
+# --- (d) explain agrees with matches ------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns_and_events())
+def test_explain_is_none_exactly_when_the_event_matches(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    pattern, event = case
+    compiled = compile_pattern(pattern)
+    explanation = compiled.explain(event)
+    if compiled.matches(event):
+        assert explanation is None
+    else:
+        assert isinstance(explanation, str)
+        assert explanation
