@@ -51,7 +51,7 @@ class _Writer:
         self.counter = 0
         # One element-checking function per node (by id), whatever number of places need it:
         # generating it again for each would double the code at every level of nesting.
-        self.subtrees: dict[int, tuple[str, str]] = {}
+        self.subtrees: dict[int, str] = {}
 
     def constant(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{len(self.constants)}"
@@ -133,27 +133,11 @@ def _object_body(
         below = (*((o, (*rest, segment)) for o, rest in route), (obj, (segment,)))
         _node(writer, functions, child, value, depth, below)
     for branches in node.ors:
-        names = [_branch(writer, functions, branch) for branch in branches]
+        names = [_node_function(writer, functions, branch) for branch in branches]
         tails = {tail for branch in branches for tail in _relative_paths(branch)}
         writer.emit(depth, f"if not ({' or '.join(f'{n}({obj})' for n in names)}):")
         for line in _failure(route, tails):
             writer.emit(depth + 1, line)
-
-
-def _branch(writer: _Writer, functions: list[list[str]], node: Node) -> str:
-    """A generated function for one ``$or`` branch, applied to the object at its level. Keys
-    with dots inside that object are checked within; keys at outer levels by the caller."""
-    writer.counter += 1
-    name = f"OR{writer.counter}"
-    outer_lines = writer.lines
-    writer.lines = []
-    obj = writer.variable()
-    writer.emit(0, f"def {name}({obj}):")
-    _object_body(writer, functions, node, obj, 1, ())
-    writer.emit(1, "return True")
-    functions.append(writer.lines)
-    writer.lines = outer_lines
-    return name
 
 
 def _relative_paths(node: Node) -> set[tuple[str, ...]]:
@@ -198,7 +182,8 @@ def _node(
     # Without exists:false, array consistency means: some element matches the whole subtree
     # on its own; a generated function checks one element. No object at all: no match.
     failure = _failure(route, _relative_paths(node))
-    check, walk = _subtree_function(writer, functions, node)
+    check = _node_function(writer, functions, node)
+    walk = _any_element(writer, functions, check)
     writer.emit(depth, f"if {value}.__class__ is dict:")
     writer.emit(depth + 1, f"{obj} = {value}")
     _object_body(writer, functions, node, obj, depth + 1, route)
@@ -237,10 +222,10 @@ def _any_element(writer: _Writer, functions: list[list[str]], check: str) -> str
     return name
 
 
-def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -> tuple[str, str]:
-    """Generated functions for ``node``: one checking its fields in one object (an array
-    element), one walking an array for an element that passes. Dotted keys at outer levels
-    are the caller's to check. Made once per node."""
+def _node_function(writer: _Writer, functions: list[list[str]], node: Node) -> str:
+    """A generated function checking ``node``'s fields in one object (a ``$or`` branch at its
+    object, or an array element). Dotted keys at outer levels are the caller's to check. Made
+    once per node."""
     made = writer.subtrees.get(id(node))
     if made is not None:
         return made
@@ -254,8 +239,8 @@ def _subtree_function(writer: _Writer, functions: list[list[str]], node: Node) -
     writer.emit(1, "return True")
     functions.append(writer.lines)
     writer.lines = outer_lines
-    made = writer.subtrees[id(node)] = (name, _any_element(writer, functions, name))
-    return made
+    writer.subtrees[id(node)] = name
+    return name
 
 
 def _failure(route: Route, tails: set[tuple[str, ...]] | None = None) -> list[str]:
