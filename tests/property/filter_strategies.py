@@ -1,4 +1,4 @@
-"""Hypothesis strategies for filter patterns and the events they are matched against.
+"""Hypothesis strategies (and small exhaustive domains) for filter patterns and events.
 
 - :func:`json_values`, :func:`deep_json`: any JSON value, with awkward keys (dots, ``""``,
   operator names), numbers no double holds, unicode.
@@ -7,13 +7,22 @@
 - :func:`valid_patterns`: valid patterns using every operator, ``$or`` at several levels,
   nesting and dotted keys. Within one ``$or`` expansion no flattened key appears twice (the
   reference does not model which of two such keys event-ruler keeps).
-- :func:`patterns_and_events`: a valid pattern and an event built from the pattern's own keys
-  and values (nested objects, dotted keys, arrays of objects, arrays of values, missing fields),
-  so that about half of the events match.
+- Pattern and event pairs, the events built from the pattern's own keys and values so that
+  many match and the rest nearly do:
+
+  - :func:`patterns_and_events`: any valid pattern (about 40% of the events match);
+  - :func:`structures_and_events`: rich shapes (``$or``, nesting, dotted keys,
+    ``exists: false``) with few values, and events with arrays of objects whose elements hold
+    different fields (array consistency, the sorted-key ``exists: false`` rule);
+  - :func:`fields_and_values`: one field, and look-alikes of its operands (value semantics).
+
+- :func:`small_domains`: for each operator, every condition and event value of a small domain,
+  for an exhaustive comparison with the reference.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -578,7 +587,9 @@ IP_TEXTS = [
     "08:23",
 ]
 SMALL_NUMBERS = [0, -0.0, 1, 1.0, 2, 2.5, -1, 3, 1e-7, 1e300, 123456789012, 123456789012.0]
-ODD_NUMBERS = [2**53 + 1, 9007199254740992.0, 12345678901234567891, 10**400]
+# Numbers that are not exact doubles (compared by text only) next to their nearest doubles;
+# 2**63 == float(2**63) in Python, but 2**63 does not round-trip through its double's text.
+ODD_NUMBERS = [2**53 + 1, 9007199254740992.0, 12345678901234567891, 10**400, 2**63, 2.0**63]
 NUMBER_VALUES = st.sampled_from([*SMALL_NUMBERS, *ODD_NUMBERS, True, False, None, "1", "0"])
 
 
@@ -707,3 +718,96 @@ def fields_and_values(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
     else:
         event = rnd.choice([{}, {"field": {}}, {"field": []}, {"other": "a"}])
     return {"field": conditions}, event
+
+
+# --- small domains, for exhaustive comparison ---------------------------------------------
+
+
+def _globs() -> list[str]:
+    """Every glob of up to three tokens over a, S, a star, an escaped star and an escaped
+    backslash, without two stars in a row."""
+    tokens = ["a", "S", "*", "\\*", "\\\\"]
+    globs = [""]
+    frontier = [("", "")]
+    for _ in range(3):
+        frontier = [
+            (glob + token, token)
+            for glob, last in frontier
+            for token in tokens
+            if not (token == "*" and last == "*")
+        ]
+        globs += [glob for glob, _ in frontier]
+    return globs
+
+
+def _strings(alphabet: str, longest: int) -> list[str]:
+    """Every string over ``alphabet`` up to ``longest`` characters."""
+    return [
+        "".join(chars)
+        for size in range(longest + 1)
+        for chars in itertools.product(alphabet, repeat=size)
+    ]
+
+
+def small_domains() -> dict[str, tuple[list[Any], list[Any]]]:
+    """For each operator family: every condition of a small domain, and every event value of a
+    small domain (plus values of the other kinds). Small enough to try all pairs."""
+    texts = TEXTS
+    non_empty = TEXTS[1:]
+    other_kinds: list[Any] = [None, True, False, 0, 1, 1.0, "", [], {}]
+    text_values = [*texts, *other_kinds]
+    globs = _globs()
+    glob_values = [*_strings("aS*\\", 3), *other_kinds]
+    numbers = [*SMALL_NUMBERS, *ODD_NUMBERS, 2**53, 9007199254740993.0]
+    number_values = [*numbers, True, False, None, "1", "0", "1.0", "", [], {}]
+    comparable_numbers = SMALL_NUMBERS
+    single_bounds = [[op, n] for op in NUMERIC_OPERATORS for n in comparable_numbers]
+    ranges = [
+        [low_op, low, high_op, high]
+        for low in comparable_numbers
+        for high in comparable_numbers
+        if float(low) < float(high)
+        for low_op in (">", ">=")
+        for high_op in ("<", "<=")
+    ]
+    ip_values = [*IP_TEXTS, *other_kinds]
+    cidrs = [*CIDRS, "10.0.0.0/24", "10.0.0.128/25", "2001:db8::/64", "2001:db8::/126"]
+    return {
+        "exact strings and IP addresses": ([*texts, *IP_TEXTS], [*text_values, *IP_TEXTS]),
+        "exactly": ([{"exactly": t} for t in [*texts, *IP_TEXTS]], [*text_values, *IP_TEXTS]),
+        "equals-ignore-case": ([{"equals-ignore-case": t} for t in texts], text_values),
+        "prefix": ([{"prefix": t} for t in texts], text_values),
+        "suffix": ([{"suffix": t} for t in texts], text_values),
+        "prefix ignoring case": (
+            [{"prefix": {"equals-ignore-case": t}} for t in texts],
+            text_values,
+        ),
+        "suffix ignoring case": (
+            [{"suffix": {"equals-ignore-case": t}} for t in texts],
+            text_values,
+        ),
+        "wildcard": ([{"wildcard": g} for g in globs], glob_values),
+        "anything-but strings": (
+            [{"anything-but": t} for t in texts] + [{"anything-but": [t, "a"]} for t in texts],
+            text_values,
+        ),
+        "anything-but prefix": ([{"anything-but": {"prefix": t}} for t in non_empty], text_values),
+        "anything-but suffix": ([{"anything-but": {"suffix": t}} for t in non_empty], text_values),
+        "anything-but ignoring case": (
+            [{"anything-but": {"equals-ignore-case": t}} for t in texts],
+            text_values,
+        ),
+        "anything-but wildcard": (
+            [{"anything-but": {"wildcard": g}} for g in globs],
+            glob_values,
+        ),
+        "exact numbers and literals": ([*numbers, True, False, None], number_values),
+        "anything-but numbers": (
+            [{"anything-but": n} for n in comparable_numbers]
+            + [{"anything-but": [n, 2.5]} for n in comparable_numbers],
+            number_values,
+        ),
+        "numeric": ([{"numeric": bounds} for bounds in single_bounds + ranges], number_values),
+        "cidr": ([{"cidr": block} for block in cidrs], ip_values),
+        "exists": ([{"exists": True}, {"exists": False}], [*text_values, *number_values]),
+    }

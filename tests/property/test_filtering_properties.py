@@ -1,10 +1,13 @@
 """Filter patterns never fail on odd input, and match exactly as a slow reference does.
 
-- Matching any JSON event (deep, odd keys, numbers no double holds, unicode) never raises.
+- Matching any JSON event (deep, odd keys, numbers no double holds, unicode) never raises, and
+  long paths compile quickly.
 - Compiling any JSON (or any text) either works or raises :class:`FilterPatternError`.
-- On generated valid patterns (every operator, ``$or``, nesting, dotted keys) and events built
-  from the pattern's own keys and values, ``matches`` agrees with the reference evaluator in
-  ``filter_reference.py``, which follows event-ruler's ``rulesForJSONEvent`` step by step.
+- ``matches`` agrees with the reference evaluator in ``filter_reference.py`` (which follows
+  event-ruler's ``rulesForJSONEvent`` step by step): exhaustively on small domains for each
+  operator, and on generated valid patterns (every operator, ``$or``, nesting, dotted keys)
+  against events built from the pattern's own keys and values. The reference itself agrees
+  with every case of the conformance table.
 - ``explain(event)`` is ``None`` exactly when ``matches(event)``.
 """
 
@@ -25,10 +28,13 @@ from lambdakit.filtering import FilterPatternError, Pattern, compile_pattern
 from tests.property.filter_reference import reference_matches
 from tests.property.filter_strategies import (
     deep_json,
+    fields_and_values,
     json_values,
     pattern_like,
     pattern_texts,
     patterns_and_events,
+    small_domains,
+    structures_and_events,
     valid_patterns,
 )
 from tests.unit.test_filtering_conformance import ALL_CASES
@@ -49,6 +55,7 @@ EVERY_OPERATOR: list[dict[str, Any]] = [
     {"$or": [{"a": {"b": [{"exists": True}]}}, {"detail.state": [{"anything-but": "x"}]}]},
     {"prefix": ["x"], "numeric": {"anything-but": [{"exists": False}]}},
 ]
+SMALL_DOMAINS = small_domains()
 
 
 @functools.cache
@@ -188,6 +195,40 @@ def test_the_reference_agrees_with_the_conformance_table(
     pattern: dict[str, Any] | str, event: Any, expected: bool
 ) -> None:
     assert reference_matches(pattern, event) is expected
+
+
+@pytest.mark.parametrize("family", sorted(SMALL_DOMAINS))
+def test_every_condition_against_every_value_agrees_with_the_reference(family: str) -> None:
+    """Exhaustive over small domains: all strings of up to two characters over a A s S ß k K
+    and the Kelvin sign, globs of up to three tokens, numbers that are and are not doubles,
+    one IP address in several spellings..."""
+    conditions, values = SMALL_DOMAINS[family]
+    disagreements = []
+    for condition in conditions:
+        pattern = {"f": [condition]}
+        compiled = compile_pattern(pattern)
+        for value in values:
+            event = {"f": value}
+            expected = reference_matches(pattern, event)
+            if compiled.matches(event) is not expected:
+                disagreements.append(f"{pattern} vs {event}: expected {expected}")
+    assert not disagreements, f"{len(disagreements)} disagreements:\n" + "\n".join(
+        disagreements[:20]
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields_and_values())
+def test_one_field_matches_like_the_reference(case: tuple[dict[str, Any], Any]) -> None:
+    pattern, event = case
+    assert compile_pattern(pattern).matches(event) is reference_matches(pattern, event)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(structures_and_events())
+def test_pattern_shapes_match_like_the_reference(case: tuple[dict[str, Any], Any]) -> None:
+    pattern, event = case
+    assert compile_pattern(pattern).matches(event) is reference_matches(pattern, event)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
