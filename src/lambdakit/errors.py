@@ -17,6 +17,12 @@ __all__ = [
     "EventBuilderError",
     "EventError",
     "RecordDecodeError",
+    "SecretAccessError",
+    "SecretFetchError",
+    "SecretNotFoundError",
+    "SecretTransformError",
+    "SecretsConfigurationError",
+    "SecretsError",
     "BatchConfigurationError",
     "BatchError",
     "EventSourceMismatchError",
@@ -196,3 +202,40 @@ class FilterTemplateError(FilterPatternError):
 
     def __init__(self, problem: str) -> None:
         super().__init__("", problem)
+
+
+# --- secrets -------------------------------------------------------------------------------
+# Messages name the secret or parameter, never its value.
+
+
+class SecretsError(LambdakitError):
+    """Base class of the errors raised by :mod:`lambdakit.secrets`."""
+
+
+class SecretsConfigurationError(SecretsError, ValueError):
+    """Options that cannot work (raised when the cache or decorator is set up)."""
+
+
+class SecretNotFoundError(SecretsError, KeyError):
+    """The secret, parameter or item does not exist (``names`` lists every missing one)."""
+
+    def __init__(self, message: str, names: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.names = list(names)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SecretAccessError(SecretsError):
+    """The store refused access (IAM, KMS key policy)."""
+
+
+class SecretTransformError(SecretsError, ValueError):
+    """The stored value cannot be transformed as asked (``json`` of text that is not JSON,
+    ``binary`` of text that is not base64). The message names the secret, never the value."""
+
+
+class SecretFetchError(SecretsError):
+    """Fetching failed (throttling beyond retries, network, 5xx) and no value young enough to
+    serve stale was in memory. The cause is chained."""

@@ -1,0 +1,181 @@
+"""Where values come from: the AWS APIs through boto3 (the default backend).
+
+A backend answers five questions, each with one request (or one paginated series); the cache
+above it decides when to ask. Service errors are translated here into lambdakit's typed errors,
+whose messages name the secret or parameter and never carry its value: not found, access denied,
+and everything transient (throttling beyond botocore's retries, network, 5xx) as
+:class:`~lambdakit.errors.SecretFetchError`, which the cache may answer with a stale value.
+"""
+
+from __future__ import annotations
+
+from lambdakit.errors import SecretAccessError, SecretFetchError, SecretNotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    class Backend(Protocol):
+        """What :class:`~lambdakit.secrets.SecretCache` needs from a store."""
+
+        def secret(
+            self, name: str, version_stage: str | None, version_id: str | None
+        ) -> str | bytes: ...
+
+        def parameter(self, name: str, decrypt: bool) -> str: ...
+
+        def parameters(self, names: list[str], decrypt: bool) -> tuple[dict[str, str], list[str]]:
+            """At most 10 names: the values found, and the names missing."""
+            ...
+
+        def parameters_by_path(
+            self, path: str, recursive: bool, decrypt: bool
+        ) -> dict[str, str]: ...
+
+        def item(self, table: str, key: dict[str, Any], attribute: str) -> Any: ...
+
+
+_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"}
+_DENIED = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "KMSAccessDeniedException",
+    "DecryptionFailure",
+}
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def translate(exc: BaseException, what: str) -> Exception:
+    """lambdakit's error for a failed request about ``what`` (its kind and name)."""
+    code = _code(exc)
+    if code in _NOT_FOUND:
+        return SecretNotFoundError(f"{what} does not exist ({code})", [what.split(" ", 1)[-1]])
+    if code in _DENIED:
+        return SecretAccessError(f"access to {what} was denied ({code})")
+    detail = code or type(exc).__name__
+    return SecretFetchError(f"fetching {what} failed ({detail})")
+
+
+class Boto3Backend:
+    """Secrets Manager, SSM Parameter Store and DynamoDB through lambdakit's shared clients
+    (created on first use; standard retry mode; ``AWS_ENDPOINT_URL*`` honoured), or through
+    ``clients`` given as ``{"secretsmanager": ..., "ssm": ..., "dynamodb": ...}``."""
+
+    def __init__(self, clients: dict[str, Any] | None = None) -> None:
+        self._clients = dict(clients or {})
+
+    def client(self, service: str) -> Any:
+        found = self._clients.get(service)
+        if found is not None:
+            return found
+        from lambdakit._internal.clients import client
+
+        return client(service)
+
+    def _call(self, what: str, request: Callable[[], Any]) -> Any:
+        try:
+            return request()
+        except _errors() as exc:
+            raise translate(exc, what) from exc
+
+    def secret(self, name: str, version_stage: str | None, version_id: str | None) -> str | bytes:
+        options: dict[str, Any] = {"SecretId": name}
+        if version_id is not None:
+            options["VersionId"] = version_id
+        if version_stage is not None:
+            options["VersionStage"] = version_stage
+        client = self.client("secretsmanager")
+        response = self._call(f"secret {name}", lambda: client.get_secret_value(**options))
+        if response.get("SecretString") is not None:
+            return str(response["SecretString"])
+        if response.get("SecretBinary") is not None:
+            return bytes(response["SecretBinary"])
+        raise SecretNotFoundError(f"secret {name} has no value in that version", [name])
+
+    def parameter(self, name: str, decrypt: bool) -> str:
+        client = self.client("ssm")
+        response = self._call(
+            f"parameter {name}",
+            lambda: client.get_parameter(Name=name, WithDecryption=decrypt),
+        )
+        return str(response["Parameter"]["Value"])
+
+    def parameters(self, names: list[str], decrypt: bool) -> tuple[dict[str, str], list[str]]:
+        client = self.client("ssm")
+        response = self._call(
+            f"parameters {', '.join(names)}",
+            lambda: client.get_parameters(Names=names, WithDecryption=decrypt),
+        )
+        found = {p["Name"]: str(p["Value"]) for p in response.get("Parameters", [])}
+        return found, list(response.get("InvalidParameters", []))
+
+    def parameters_by_path(self, path: str, recursive: bool, decrypt: bool) -> dict[str, str]:
+        client = self.client("ssm")
+        found: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            options: dict[str, Any] = {
+                "Path": path,
+                "Recursive": recursive,
+                "WithDecryption": decrypt,
+            }
+            if token:
+                options["NextToken"] = token
+            response = self._call(
+                f"parameters under {path}", _bound(client.get_parameters_by_path, options)
+            )
+            found.update({p["Name"]: str(p["Value"]) for p in response.get("Parameters", [])})
+            token = response.get("NextToken")
+            if not token:
+                return found
+
+    def item(self, table: str, key: dict[str, Any], attribute: str) -> Any:
+        from lambdakit.events._attributes import deserialize
+
+        client = self.client("dynamodb")
+        typed_key = {name: _key_value(value) for name, value in key.items()}
+        what = f"item {key!r} of table {table}"
+        response = self._call(
+            what,
+            lambda: client.get_item(TableName=table, Key=typed_key, ConsistentRead=True),
+        )
+        item = response.get("Item")
+        if item is None or attribute not in item:
+            missing = "item" if item is None else f"attribute {attribute!r} of item"
+            raise SecretNotFoundError(f"{missing} {key!r} of table {table} does not exist")
+        return deserialize(item[attribute])
+
+
+def _bound(method: Callable[..., Any], options: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: method(**options)
+
+
+def _key_value(value: Any) -> dict[str, Any]:
+    """A key attribute in DynamoDB's typed form (keys are strings, numbers or binary)."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"N": str(value)}
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return {"N": str(value)}
+    raise SecretNotFoundError(
+        f"a key must be a string, number or bytes, not {type(value).__name__}"
+    )

@@ -1,0 +1,203 @@
+"""``@inject_secrets``: values as keyword arguments, read from the cache at every invocation.
+
+Reading at every call (a dictionary hit almost always) is what lets rotation reach a running
+function after ``max_age``; a decorator that captured values at import would serve the old
+password until the environment died. ``prefetch=True`` fetches every ref concurrently when the
+decorator is applied (during Lambda's init phase, whose CPU is not the invocation's).
+``refresh_on=(AuthError, ...)``: when the handler raises one of these, the injected values are
+re-fetched once and the handler runs once more (the rotation race). Side effects the handler
+had before raising happen twice; use it only around calls that fail before any.
+"""
+
+from __future__ import annotations
+
+from lambdakit._internal.aio import is_coroutine_function
+from lambdakit._internal.lazy import wraps
+from lambdakit.errors import SecretsConfigurationError
+from lambdakit.secrets._cache import check_transform
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    from lambdakit.secrets._cache import SecretCache
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SecretRef:
+    """A Secrets Manager secret to inject; ``field`` picks one key of a JSON secret."""
+
+    __slots__ = ("field", "max_age", "name", "transform")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        field: str | None = None,
+        transform: str | None = None,
+        max_age: float | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise SecretsConfigurationError(f"SecretRef: name={name!r}: expected a secret name")
+        check_transform(transform)
+        if field is not None and transform == "binary":
+            raise SecretsConfigurationError(f"SecretRef({name!r}): field= needs a JSON secret")
+        self.name = name
+        self.field = field
+        self.transform = "json" if field is not None else transform
+        self.max_age = max_age
+
+    def read(self, cache: SecretCache, max_age: float | None) -> Any:
+        value = cache.get_secret(
+            self.name,
+            transform=self.transform,
+            max_age=self.max_age if self.max_age is not None else max_age,
+        )
+        if self.field is None:
+            return value
+        from lambdakit.errors import SecretNotFoundError
+
+        if not isinstance(value, dict) or self.field not in value:
+            raise SecretNotFoundError(f"secret {self.name} has no field {self.field!r}")
+        return value[self.field]
+
+    def __repr__(self) -> str:
+        field = f", field={self.field!r}" if self.field else ""
+        return f"SecretRef({self.name!r}{field})"
+
+
+class ParameterRef:
+    """An SSM parameter to inject."""
+
+    __slots__ = ("decrypt", "max_age", "name", "transform")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        decrypt: bool = True,
+        transform: str | None = None,
+        max_age: float | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise SecretsConfigurationError(f"ParameterRef: name={name!r}: expected a name")
+        check_transform(transform)
+        self.name = name
+        self.decrypt = decrypt
+        self.transform = transform
+        self.max_age = max_age
+
+    def read(self, cache: SecretCache, max_age: float | None) -> Any:
+        return cache.get_parameter(
+            self.name,
+            decrypt=self.decrypt,
+            transform=self.transform,
+            max_age=self.max_age if self.max_age is not None else max_age,
+        )
+
+    def __repr__(self) -> str:
+        return f"ParameterRef({self.name!r})"
+
+
+def inject_secrets(
+    *,
+    max_age: float | None = None,
+    prefetch: bool = False,
+    refresh_on: tuple[type[BaseException], ...] = (),
+    cache: SecretCache | None = None,
+    **refs: str | SecretRef | ParameterRef,
+) -> Callable[[F], F]:
+    """Pass secrets and parameters to a Lambda handler as keyword arguments.
+
+    ``@inject_secrets(db="prod/db", api_key=SecretRef("prod/api", field="key"),
+    cfg=ParameterRef("/app/cfg", transform="json"))``: a plain string names a secret.
+    ``max_age`` is the default for every ref (the cache's own default otherwise).
+    """
+    if not refs:
+        raise SecretsConfigurationError("inject_secrets: name at least one secret or parameter")
+    if not isinstance(refresh_on, tuple) or not all(
+        isinstance(t, type) and issubclass(t, BaseException) for t in refresh_on
+    ):
+        raise SecretsConfigurationError(
+            f"refresh_on={refresh_on!r}: expected a tuple of exception classes"
+        )
+    resolved: dict[str, SecretRef | ParameterRef] = {}
+    for argument, ref in refs.items():
+        if isinstance(ref, str):
+            ref = SecretRef(ref)
+        if not isinstance(ref, (SecretRef, ParameterRef)):
+            raise SecretsConfigurationError(
+                f"inject_secrets({argument}=...): expected a secret name, SecretRef or "
+                f"ParameterRef, got {type(ref).__name__}"
+            )
+        resolved[argument] = ref
+
+    def chosen() -> SecretCache:
+        if cache is not None:
+            return cache
+        from lambdakit.secrets import default_cache
+
+        return default_cache()
+
+    def values() -> dict[str, Any]:
+        store = chosen()
+        return {argument: ref.read(store, max_age) for argument, ref in resolved.items()}
+
+    def refresh() -> None:
+        store = chosen()
+        for ref in resolved.values():
+            store.refresh(ref.name)
+
+    if prefetch:
+        _prefetch(resolved, chosen(), max_age)
+
+    def decorate(function: F) -> F:
+        if is_coroutine_function(function):
+
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await function(*args, **kwargs, **values())
+                except refresh_on:
+                    refresh()
+                    return await function(*args, **kwargs, **values())
+
+            wrapper: Callable[..., Any] = async_wrapper
+        else:
+
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return function(*args, **kwargs, **values())
+                except refresh_on:
+                    refresh()
+                    return function(*args, **kwargs, **values())
+
+            wrapper = sync_wrapper
+        wraps(wrapper, function)
+        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _prefetch(
+    refs: dict[str, SecretRef | ParameterRef], cache: SecretCache, max_age: float | None
+) -> None:
+    """Fetch every ref at once, on threads: init time is the sum of none of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lambdakit._internal.invocation import carrying_context
+
+    with ThreadPoolExecutor(max_workers=min(8, len(refs))) as pool:
+        futures = [
+            pool.submit(carrying_context(_reader(ref, cache, max_age))) for ref in refs.values()
+        ]
+        for future in futures:
+            future.result()
+
+
+def _reader(
+    ref: SecretRef | ParameterRef, cache: SecretCache, max_age: float | None
+) -> Callable[[], Any]:
+    return lambda: ref.read(cache, max_age)
