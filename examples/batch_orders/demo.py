@@ -11,6 +11,7 @@ and retried). DynamoDB Local is stopped on exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,6 +19,8 @@ import signal
 import sys
 import textwrap
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,25 +49,51 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         server = DynamoDBLocal(find_dynamodb_local(Path(__file__).resolve().parent))
-        with server as ddb:
-            return run(ddb)
+        with server as ddb, moto_server() as secrets_endpoint:
+            return run(ddb, secrets_endpoint)
     except DynamoDBLocalError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
 
 
-def run(ddb: DynamoDBLocal) -> int:
-    # Before the store's first request: lambdakit's DynamoDB client is created lazily and
-    # honours AWS_ENDPOINT_URL_DYNAMODB. DynamoDB Local accepts any credentials.
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on a free loopback port, standing for Secrets Manager."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
+    # Before the first requests: lambdakit's clients are created lazily and honour
+    # AWS_ENDPOINT_URL_<SERVICE>. The local servers accept any credentials.
     os.environ.update(
         AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=secrets_endpoint,
         AWS_ACCESS_KEY_ID="demo",
         AWS_SECRET_ACCESS_KEY="demo",
         AWS_DEFAULT_REGION="us-east-1",
     )
     table = app.store.table_name
     ddb.create_idempotency_table(table)
-    print(f"DynamoDB Local is running at {ddb.endpoint_url}; created table {table!r}.\n")
+    print(f"DynamoDB Local is running at {ddb.endpoint_url}; created table {table!r}.")
+    import boto3
+
+    key = "pk_demo_" + uuid.uuid4().hex[:12]
+    boto3.client("secretsmanager", endpoint_url=secrets_endpoint).create_secret(
+        Name=app.PAYMENTS_SECRET, SecretString=json.dumps({"api_key": key})
+    )
+    print(
+        f"Secrets Manager (moto server) at {secrets_endpoint} holds {app.PAYMENTS_SECRET!r}; "
+        "the handler gets its api_key through @inject_secrets.\n"
+    )
 
     event = sqs_event(ORDERS, queue_name="orders")
     context = LambdaContext(function_name="orders", timeout=30)
@@ -114,6 +143,12 @@ def run(ddb: DynamoDBLocal) -> int:
     charged = ", ".join(f"{k}={v}" for k, v in sorted(app.PROCESSED.items()))
     twice = sorted({order for order in app.CHARGES if app.CHARGES.count(order) > 1})
     print(f"Charged: {charged} ({len(app.CHARGES)} charges; charged twice: {twice or 'none'})")
+    from lambdakit.secrets import default_cache
+
+    print(
+        f"The payments key was read from lambdakit's secrets cache for each charge: "
+        f"{len(default_cache())} cached value(s), fetched once; never printed or logged."
+    )
 
     print(f"\nIdempotency table {table!r}: one record per order charged, holding its receipt.")
     print("The rejected orders have none: a call that raises deletes its lock, so retries run.")

@@ -18,8 +18,9 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "batch_orders"
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch, dynamodb_local: DynamoDBLocal) -> object:
-    # The app's store uses lambdakit's shared client, which follows these variables per request.
+def app(monkeypatch: pytest.MonkeyPatch, dynamodb_local: DynamoDBLocal, moto: str) -> object:
+    # The app's store uses lambdakit's shared client, which follows these variables per request;
+    # its payments key comes from Secrets Manager on the moto server (AWS_ENDPOINT_URL).
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -28,6 +29,14 @@ def app(monkeypatch: pytest.MonkeyPatch, dynamodb_local: DynamoDBLocal) -> objec
     import app as example_app
 
     dynamodb_local.create_idempotency_table(example_app.store.table_name)
+    import boto3
+
+    from lambdakit.secrets import invalidate
+
+    boto3.client("secretsmanager").create_secret(
+        Name=example_app.PAYMENTS_SECRET, SecretString='{"api_key": "pk_test_1"}'
+    )
+    invalidate()
     example_app.PROCESSED.clear()
     example_app.CHARGES.clear()
     return example_app
@@ -66,3 +75,5 @@ def test_the_demo_runs_end_to_end() -> None:
     assert "4 succeeded and will be deleted; 3 will be retried" in out.stdout
     assert "returned the stored receipt without running" in out.stdout
     assert "charged twice: none" in out.stdout
+    assert "through @inject_secrets" in out.stdout
+    assert "pk_demo_" not in out.stdout  # the key itself is never shown
