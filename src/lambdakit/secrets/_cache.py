@@ -204,9 +204,12 @@ class SecretCache:
     ) -> Any:
         """A Secrets Manager secret: ``str`` or ``bytes`` as stored, ``dict`` with
         ``transform="json"``, ``bytes`` with ``transform="binary"``."""
-        check_transform(transform)
         stage = None if version_id is not None and version_stage == "AWSCURRENT" else version_stage
         key = ("secret", name, stage, version_id, transform)
+        entry = self._entries.get(key)  # the hit path, before anything else is built
+        if entry is not None and entry.fetched is not None and self._clock() < entry.expires:
+            return entry.value
+        check_transform(transform)
 
         def fetch() -> Any:
             raw = self.backend.secret(name, stage, version_id)
@@ -223,8 +226,11 @@ class SecretCache:
         transform: str | None = None,
     ) -> Any:
         """An SSM parameter (``/aws/reference/secretsmanager/<name>`` reads a secret)."""
-        check_transform(transform)
         key = ("parameter", name, bool(decrypt), transform)
+        entry = self._entries.get(key)  # the hit path, before anything else is built
+        if entry is not None and entry.fetched is not None and self._clock() < entry.expires:
+            return entry.value
+        check_transform(transform)
 
         def fetch() -> Any:
             raw = self.backend.parameter(name, bool(decrypt))
