@@ -75,6 +75,7 @@ def _register_snapstart_hook() -> None:
 def _after_restore() -> None:
     if _default is not None:
         _default.invalidate()
+        _default.reseed()
 
 
 def get_secret(

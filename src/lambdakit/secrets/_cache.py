@@ -139,20 +139,22 @@ class SecretCache:
                 return entry.value  # another thread fetched it while we waited
             if entry is not None and entry.failures and now < entry.retry_at:
                 return self._answer_failure(key, entry, now, None)
+            age = self.max_age if max_age is None else _positive("max_age", max_age)
             try:
                 value = fetch()
             except SecretFetchError as exc:
                 entry = entry or self._new_entry(key)
                 self._failed(entry, now, exc)
                 return self._answer_failure(key, entry, now, exc)
-            entry = entry or self._new_entry(key)
-            age = self.max_age if max_age is None else _positive("max_age", max_age)
-            entry.value = value
-            entry.fetched = now
-            entry.expires = now + age * (1 - self.jitter * self._random.random())
-            entry.failures = 0
-            entry.error = None
+            self._store(entry or self._new_entry(key), value, now, age)
             return value
+
+    def _store(self, entry: Entry, value: Any, fetched: float, age: float) -> None:
+        entry.value = value
+        entry.fetched = fetched
+        entry.expires = fetched + age * (1 - self.jitter * self._random.random())
+        entry.failures = 0
+        entry.error = None
 
     def _answer_failure(
         self, key: tuple[Any, ...], entry: Entry, now: float, error: BaseException | None
@@ -166,7 +168,13 @@ class SecretCache:
                 entry.error,
             )
             return entry.value
-        raise (error or entry.error or SecretFetchError(f"fetching {key[0]} {key[1]} failed"))
+        if error is not None:
+            raise error
+        # During the back-off: a new error each time (re-raising the stored one would grow
+        # its traceback with every call, and share it between threads).
+        raise SecretFetchError(
+            f"fetching {key[0]} {key[1]} failed recently; retrying after a back-off"
+        ) from entry.error
 
     def _failed(self, entry: Entry, now: float, error: BaseException) -> None:
         entry.failures += 1
@@ -288,9 +296,15 @@ class SecretCache:
 
         chunk_key = ("parameters", tuple(chunk), decrypt, transform)
         values, absent = self._get(chunk_key, fetch, 0)
+        answer = self._entries.get(chunk_key)
+        fetched = answer.fetched if answer is not None and answer.fetched is not None else 0.0
+        age = self.max_age if max_age is None else _positive("max_age", max_age)
         for name, value in values.items():
             key = ("parameter", name, decrypt, transform)
-            outcome[name] = self._get(key, _constant(value), max_age)
+            # Stored as old as the answer is: a stale answer (served through an outage) stays
+            # stale, so the next read retries and max_stale still counts from the real fetch.
+            self._store(self._entries.get(key) or self._new_entry(key), value, fetched, age)
+            outcome[name] = value
         return outcome, absent
 
     def get_parameters_by_path(
@@ -328,7 +342,8 @@ class SecretCache:
         item_key = key if isinstance(key, dict) else {key_attr: key}
         cache_key = (
             "item",
-            f"{table}/{json.dumps(item_key, sort_keys=True, default=str)}",
+            table,  # refresh(table) / invalidate(table) reach every item of the table
+            json.dumps(item_key, sort_keys=True, default=str),
             attribute,
             transform,
         )
@@ -363,8 +378,15 @@ class SecretCache:
 
     # --- control --------------------------------------------------------------------------------
 
+    def reseed(self) -> None:
+        """New randomness for jitter and back-off (after a SnapStart restore, every restored
+        environment would otherwise draw the same sequence)."""
+        self._random.seed()
+
     def refresh(self, name: str) -> None:
-        """Expire every entry for ``name`` now: the next read fetches it (all its variants)."""
+        """Expire every entry for ``name`` now: the next read fetches it (all its variants).
+        ``name`` is a secret or parameter name, a table (every item of it), or for AppConfig
+        ``application/environment/profile``."""
         with self._lock:
             for key, entry in self._entries.items():
                 if key[1] == name:
@@ -384,10 +406,6 @@ class SecretCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def _constant(value: Any) -> Callable[[], Any]:
-    return lambda: value
 
 
 def _transformed(raw: Any, transform: str | None, what: str) -> Any:
