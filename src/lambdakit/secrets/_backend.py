@@ -59,9 +59,19 @@ def _code(exc: BaseException) -> str:
     return ""
 
 
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status if isinstance(status, int) else None
+    return None
+
+
 def translate(exc: BaseException, what: str) -> Exception:
     """lambdakit's error for a failed request about ``what`` (its kind and name)."""
     code = _code(exc)
+    if code not in _NOT_FOUND and (code in _DENIED or _status(exc) == 403):
+        return SecretAccessError(f"access to {what} was denied ({code or 'HTTP 403'})")
     if code in _NOT_FOUND:
         return SecretNotFoundError(f"{what} does not exist ({code})", [what.split(" ", 1)[-1]])
     if code in _DENIED:
@@ -87,10 +97,14 @@ class Boto3Backend:
         return client(service)
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
+        _quiet_botocore_bodies()
+        _calling.active = True
         try:
             return request()
         except _errors() as exc:
             raise translate(exc, what) from exc
+        finally:
+            _calling.active = False
 
     def secret(self, name: str, version_stage: str | None, version_id: str | None) -> str | bytes:
         options: dict[str, Any] = {"SecretId": name}
@@ -158,6 +172,44 @@ class Boto3Backend:
             missing = "item" if item is None else f"attribute {attribute!r} of item"
             raise SecretNotFoundError(f"{missing} {key!r} of table {table} does not exist")
         return deserialize(item[attribute])
+
+
+class _Calling:
+    """Per thread: whether this backend's request is in flight (the log filter's question)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._local = threading.local()
+
+    @property
+    def active(self) -> bool:
+        return bool(getattr(self._local, "active", False))
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._local.active = value
+
+
+_calling = _Calling()
+_filter_installed = False
+
+
+def _quiet_botocore_bodies() -> None:
+    """Keep secret values out of botocore's DEBUG log: it logs every response body
+    (``botocore.parsers``), which for these requests holds the values. Only records made while
+    one of this backend's requests is in flight on the same thread are dropped."""
+    global _filter_installed
+    if _filter_installed:
+        return
+    import logging
+
+    class DropSecretBodies(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not _calling.active
+
+    logging.getLogger("botocore.parsers").addFilter(DropSecretBodies())
+    _filter_installed = True
 
 
 def _bound(method: Callable[..., Any], options: dict[str, Any]) -> Callable[[], Any]:

@@ -160,13 +160,14 @@ class SecretCache:
         self, key: tuple[Any, ...], entry: Entry, now: float, error: BaseException | None
     ) -> Any:
         if entry.fetched is not None and now - entry.fetched <= self.max_stale:
-            get_logger(LOGGER).warning(
-                "serving the cached %s %s (%.0f s old): refreshing it failed: %s",
-                key[0],
-                key[1],
-                now - entry.fetched,
-                entry.error,
-            )
+            if error is not None:  # once per failed fetch, not on every read of the back-off
+                get_logger(LOGGER).warning(
+                    "serving the cached %s %s (%.0f s old): refreshing it failed: %s",
+                    key[0],
+                    key[1],
+                    now - entry.fetched,
+                    entry.error,
+                )
             return entry.value
         if error is not None:
             raise error
@@ -301,9 +302,13 @@ class SecretCache:
         age = self.max_age if max_age is None else _positive("max_age", max_age)
         for name, value in values.items():
             key = ("parameter", name, decrypt, transform)
+            entry = self._entries.get(key)
+            if entry is not None and entry.fetched is not None and entry.fetched > fetched:
+                outcome[name] = entry.value  # read alone since: newer than this answer
+                continue
             # Stored as old as the answer is: a stale answer (served through an outage) stays
             # stale, so the next read retries and max_stale still counts from the real fetch.
-            self._store(self._entries.get(key) or self._new_entry(key), value, fetched, age)
+            self._store(entry or self._new_entry(key), value, fetched, age)
             outcome[name] = value
         return outcome, absent
 

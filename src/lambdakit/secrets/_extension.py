@@ -44,7 +44,10 @@ def _request(url: str, what: str, headers: dict[str, str], timeout: float = 5.0)
                 time.sleep(NOT_READY_STEP)
                 continue
             if exc.code == 404 or "NotFound" in detail:
-                raise SecretNotFoundError(f"{what} does not exist (HTTP {exc.code})") from exc
+                name = what.split(" ", 1)[-1]
+                raise SecretNotFoundError(
+                    f"{what} does not exist (HTTP {exc.code})", [name]
+                ) from exc
             if exc.code in (401, 403) or "AccessDenied" in detail:
                 raise SecretAccessError(f"access to {what} was denied (HTTP {exc.code})") from exc
             raise SecretFetchError(f"fetching {what} failed (HTTP {exc.code})") from exc

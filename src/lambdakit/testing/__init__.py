@@ -4,7 +4,10 @@
 - :class:`FakeClock`: time that moves only when the test says so.
 - Event builders shaped exactly like Lambda's events: :func:`sqs_event`,
   :func:`kinesis_event`, :func:`dynamodb_stream_event`.
-- A pytest plugin (loaded automatically) with ``lambda_context`` and ``fake_clock`` fixtures.
+- :func:`fake_secrets`: a preloadable in-memory secrets backend (:class:`FakeSecrets`) that
+  counts fetches, for handlers that use :mod:`lambdakit.secrets`.
+- A pytest plugin (loaded automatically) with ``lambda_context``, ``fake_clock`` and
+  ``fake_secrets`` fixtures.
 """
 
 from lambdakit.testing.builders.dynamodb import dynamodb_stream_event
@@ -12,11 +15,14 @@ from lambdakit.testing.builders.kinesis import kinesis_event
 from lambdakit.testing.builders.sqs import sqs_event
 from lambdakit.testing.clock import FakeClock
 from lambdakit.testing.context import LambdaContext
+from lambdakit.testing.secrets import FakeSecrets, fake_secrets
 
 __all__ = [
     "FakeClock",
+    "FakeSecrets",
     "LambdaContext",
     "dynamodb_stream_event",
+    "fake_secrets",
     "kinesis_event",
     "sqs_event",
 ]

@@ -6,11 +6,14 @@ Installing lambdakit makes these fixtures available in every test suite, with no
 - ``fake_clock``: a :class:`~lambdakit.testing.FakeClock` per test.
 - ``lambda_context_factory``: build contexts with other settings (``timeout=`` ...).
 - ``idempotency_store``: a fresh :class:`~lambdakit.idempotency.InMemoryStore` per test.
+- ``fake_secrets``: a :class:`~lambdakit.testing.FakeSecrets` installed as the backend of the
+  default secrets cache for one test (preload it with ``set_secret``/``set_parameter``; its
+  ``calls`` count the fetches); the previous backend is put back after the test.
 - ``dynamodb_local``: AWS's DynamoDB Local, started once per session on a free loopback port
   (see :mod:`lambdakit.testing.dynamodb_local` for where the server is found).
 
-Between tests the plugin empties every idempotency local cache, so a result cached by one test
-is never replayed in the next.
+Between tests the plugin empties every idempotency local cache and the default secrets cache,
+so a result or a secret cached by one test is never served in the next.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambdakit.idempotency import InMemoryStore
     from lambdakit.testing.dynamodb_local import DynamoDBLocal
+    from lambdakit.testing.secrets import FakeSecrets
 
 
 @pytest.fixture
@@ -54,6 +58,14 @@ def idempotency_store() -> InMemoryStore:
     return InMemoryStore()
 
 
+@pytest.fixture
+def fake_secrets() -> Iterator[FakeSecrets]:
+    from lambdakit.testing.secrets import FakeSecrets
+
+    with FakeSecrets() as fake:
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def _lambdakit_reset_local_caches() -> Iterator[None]:
     _reset_local_caches()
@@ -68,6 +80,12 @@ def _reset_local_caches() -> None:
     cache = sys.modules.get("lambdakit.idempotency._cache")
     if cache is not None:
         cache.reset_local_caches()
+    # Likewise the default secrets cache, when lambdakit.secrets was imported and the cache was
+    # created (reading the module global creates nothing).
+    secrets = sys.modules.get("lambdakit.secrets")
+    default = getattr(secrets, "_default", None)
+    if default is not None:
+        default.invalidate()
 
 
 @pytest.fixture(scope="session")
