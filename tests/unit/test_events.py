@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from lambdakit.errors import RecordDecodeError
-from lambdakit.events import DynamoDBRecord, KinesisRecord, SQSRecord, deserialize
+from lambdakit.events import DynamoDBRecord, KafkaRecord, KinesisRecord, SQSRecord, deserialize
 from lambdakit.testing import dynamodb_stream_event, kinesis_event, sqs_event
 
 
@@ -113,7 +113,7 @@ class TestDynamoDBRecord:
 
 
 class TestViewConstruction:
-    @pytest.mark.parametrize("view_type", [SQSRecord, KinesisRecord, DynamoDBRecord])
+    @pytest.mark.parametrize("view_type", [SQSRecord, KinesisRecord, DynamoDBRecord, KafkaRecord])
     def test_views_hold_only_raw_and_index_at_construction(self, view_type: type) -> None:
         # The batch loop builds views without calling __init__ (it sets the two slots inline);
         # a view that grew its own __init__ would silently lose that work there.

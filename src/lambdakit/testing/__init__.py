@@ -3,7 +3,7 @@
 - :class:`LambdaContext`: the context object, with a countdown on an injectable clock.
 - :class:`FakeClock`: time that moves only when the test says so.
 - Event builders shaped exactly like Lambda's events: :func:`sqs_event`,
-  :func:`kinesis_event`, :func:`dynamodb_stream_event`.
+  :func:`kinesis_event`, :func:`dynamodb_stream_event`, :func:`kafka_event`.
 - :func:`fake_secrets`: a preloadable in-memory secrets backend (:class:`FakeSecrets`) that
   counts fetches, for handlers that use :mod:`lambdakit.secrets`.
 - A pytest plugin (loaded automatically) with ``lambda_context``, ``fake_clock`` and
@@ -11,6 +11,7 @@
 """
 
 from lambdakit.testing.builders.dynamodb import dynamodb_stream_event
+from lambdakit.testing.builders.kafka import kafka_event
 from lambdakit.testing.builders.kinesis import kinesis_event
 from lambdakit.testing.builders.sqs import sqs_event
 from lambdakit.testing.clock import FakeClock
@@ -23,6 +24,7 @@ __all__ = [
     "LambdaContext",
     "dynamodb_stream_event",
     "fake_secrets",
+    "kafka_event",
     "kinesis_event",
     "sqs_event",
 ]

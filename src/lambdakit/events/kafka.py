@@ -1,0 +1,115 @@
+"""Typed, lazy view of a Kafka record as Lambda delivers it (Amazon MSK, self-managed Kafka).
+
+Lambda groups Kafka records by ``"<topic>-<partition>"`` under the event's ``records``; each
+record carries ``topic``, ``partition``, ``offset``, ``timestamp`` (ms), ``timestampType``,
+``key`` and ``value`` base64-encoded (``key`` may be absent), and ``headers`` as a list of
+one-entry objects whose value is a list of byte values.
+"""
+
+from __future__ import annotations
+
+from lambdakit.errors import RecordDecodeError
+from lambdakit.events._base import RecordView, decode_base64, parse_json, where
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class KafkaRecord(RecordView):
+    """One Kafka record. ``value`` and ``key`` are the decoded bytes; ``json()`` parses the
+    value; ``headers`` is a dict of bytes (a header repeated keeps its last value)."""
+
+    __slots__ = ("_headers", "_json", "_key", "_value")
+
+    @property
+    def identifier(self) -> str | None:
+        """``<topic>-<partition>@<offset>``: names the record in messages."""
+        topic, partition, offset = (self.raw.get(k) for k in ("topic", "partition", "offset"))
+        if not isinstance(topic, str) or not isinstance(partition, int):
+            return None
+        if not isinstance(offset, int):
+            return None
+        return f"{topic}-{partition}@{offset}"
+
+    @property
+    def topic(self) -> str:
+        return str(self.raw["topic"])
+
+    @property
+    def partition(self) -> int:
+        return int(self.raw["partition"])
+
+    @property
+    def offset(self) -> int:
+        return int(self.raw["offset"])
+
+    @property
+    def timestamp(self) -> int | None:
+        """Milliseconds since the epoch (``timestamp_type`` says whose clock)."""
+        value = self.raw.get("timestamp")
+        return int(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def timestamp_type(self) -> str | None:
+        value = self.raw.get("timestampType")
+        return value if isinstance(value, str) else None
+
+    @property
+    def value(self) -> bytes:
+        """The payload, base64-decoded once and cached (``b""`` for a record with none)."""
+        try:
+            return self._value
+        except AttributeError:
+            raw = self.raw.get("value")
+            self._value: bytes = b"" if raw is None else decode_base64(raw, self.index, "value")
+            return self._value
+
+    @property
+    def key(self) -> bytes | None:
+        """The record key, decoded, or ``None`` when the record has none."""
+        try:
+            return self._key
+        except AttributeError:
+            raw = self.raw.get("key")
+            self._key: bytes | None = None if raw is None else decode_base64(raw, self.index, "key")
+            return self._key
+
+    def json(self) -> Any:
+        """The value parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
+        try:
+            return self._json
+        except AttributeError:
+            self._json: Any = parse_json(self.value, self.index, "value")
+            return self._json
+
+    @property
+    def headers(self) -> dict[str, bytes]:
+        """Headers by name, values as bytes (Lambda sends each as a list of byte values)."""
+        try:
+            cached: dict[str, bytes] = self._headers
+            return cached
+        except AttributeError:
+            pass
+        self._headers: dict[str, bytes] = _headers(self.raw.get("headers"), self.index)
+        return self._headers
+
+
+def _headers(entries: Any, index: int | None) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    if entries is None:
+        return found
+    if not isinstance(entries, list):
+        raise RecordDecodeError(where(index, "headers"), "expected a list")
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise RecordDecodeError(where(index, f"headers[{position}]"), "expected an object")
+        for name, octets in entry.items():
+            try:
+                found[str(name)] = bytes(octets)
+            except (TypeError, ValueError):
+                raise RecordDecodeError(
+                    where(index, f"headers[{position}].{name}"),
+                    "expected a list of byte values (0-255)",
+                ) from None
+    return found

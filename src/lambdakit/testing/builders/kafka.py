@@ -1,0 +1,95 @@
+"""Kafka events (Amazon MSK and self-managed Apache Kafka) as Lambda delivers them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from lambdakit.errors import EventBuilderError
+from lambdakit.testing.builders._common import (
+    DEFAULT_ACCOUNT,
+    now_ms,
+    payload_bytes,
+    per_record,
+    region_or_default,
+)
+
+
+def kafka_event(
+    values: Iterable[Any],
+    *,
+    topic: str = "test-topic",
+    partitions: int | Sequence[int] = 0,
+    keys: Any = None,
+    headers: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
+    first_offset: int = 0,
+    self_managed: bool = False,
+    bootstrap_servers: str = "b-1.test.kafka.us-east-1.amazonaws.com:9092",
+    cluster_name: str = "test-cluster",
+    region: str | None = None,
+    account_id: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """An MSK event (``self_managed=True``: a self-managed Kafka event) with one record per value.
+
+    ``bytes`` values are sent as they are, ``str`` as UTF-8, anything else as JSON, base64
+    encoded as Lambda delivers them. Records are grouped by ``"<topic>-<partition>"``; offsets
+    increase per partition from ``first_offset``. ``keys`` (one for all records, or one per
+    record; ``None``: no key) are encoded the same way; ``headers`` (one mapping for all, or
+    one per record) become Lambda's list of ``{name: [byte values]}``.
+    """
+    blobs = [payload_bytes(v, f"values[{i}]") for i, v in enumerate(values)]
+    count = len(blobs)
+    where_partitions = per_record(partitions, count, "partitions", 0)
+    if keys is None or isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
+        record_keys = [keys] * count
+    else:
+        record_keys = per_record(keys, count, "keys", None)
+    if headers is None or isinstance(headers, Mapping):
+        record_headers = [headers] * count
+    else:
+        record_headers = per_record(headers, count, "headers", None)
+    next_offset: dict[int, int] = {}
+    timestamp = now_ms()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for i, blob in enumerate(blobs):
+        partition = where_partitions[i]
+        if not isinstance(partition, int) or isinstance(partition, bool) or partition < 0:
+            raise EventBuilderError(
+                f"partitions[{i}]: expected a partition number, got {partition!r}"
+            )
+        offset = next_offset.get(partition, first_offset)
+        next_offset[partition] = offset + 1
+        record: dict[str, Any] = {
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "timestamp": timestamp,
+            "timestampType": "CREATE_TIME",
+            "value": base64.b64encode(blob).decode("ascii"),
+            "headers": _headers(record_headers[i], f"headers[{i}]"),
+        }
+        if record_keys[i] is not None:
+            key = payload_bytes(record_keys[i], f"keys[{i}]")
+            record["key"] = base64.b64encode(key).decode("ascii")
+        grouped.setdefault(f"{topic}-{partition}", []).append(record)
+    event: dict[str, Any] = {"bootstrapServers": bootstrap_servers, "records": grouped}
+    if self_managed:
+        event["eventSource"] = "SelfManagedKafka"
+    else:
+        region = region_or_default(region)
+        event["eventSource"] = "aws:kafka"
+        event["eventSourceArn"] = (
+            f"arn:aws:kafka:{region}:{account_id}:cluster/{cluster_name}/"
+            "a1b2c3d4-5678-90ab-cdef-11111111111b-1"
+        )
+    return event
+
+
+def _headers(headers: Mapping[str, Any] | None, where: str) -> list[dict[str, list[int]]]:
+    if headers is None:
+        return []
+    return [
+        {str(name): list(payload_bytes(value, f"{where}.{name}"))}
+        for name, value in headers.items()
+    ]
