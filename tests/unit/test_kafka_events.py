@@ -73,3 +73,70 @@ class TestKafkaRecord:
         bad_headers = KafkaRecord({"headers": [{"h": [300]}]}, 1)
         with pytest.raises(RecordDecodeError, match=r"headers\[0\]\.h: expected a list of byte"):
             _ = bad_headers.headers
+
+
+class TestProcessBatchOnKafka:
+    def test_failures_are_reported_as_partition_and_offset_and_stop_their_partition(
+        self,
+    ) -> None:
+        from lambdakit.batch import process_batch
+        from lambdakit.testing import LambdaContext
+
+        ran: list[tuple[int, int]] = []
+
+        @process_batch(concurrency=2)
+        def handler(record: KafkaRecord) -> None:
+            ran.append((record.partition, record.offset))
+            if record.json().get("bad"):
+                raise ValueError("poison")
+
+        event = kafka_event(
+            [{"n": 0}, {"bad": 1}, {"n": 2}, {"n": 3}, {"n": 4}],
+            topic="orders",
+            partitions=[0, 0, 0, 1, 1],
+        )
+        response = handler(event, LambdaContext())
+        # The failed record and the records after it in its partition (not run) are reported,
+        # in the shape Lambda's partial batch response for Kafka takes.
+        assert response == {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": "orders-0", "offset": 1}},
+                {"itemIdentifier": {"partition": "orders-0", "offset": 2}},
+            ]
+        }
+        assert sorted(ran) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+    def test_self_managed_events_and_explicit_source(self) -> None:
+        from lambdakit.batch import process_batch
+
+        seen: list[bytes] = []
+        handler = process_batch(source="kafka")(lambda record: seen.append(record.value))
+        assert handler(kafka_event(["a", "b"], self_managed=True), None) == {
+            "batchItemFailures": []
+        }
+        assert seen == [b"a", b"b"]
+
+    def test_a_record_without_an_offset_fails_the_invocation_before_any_runs(self) -> None:
+        from lambdakit.batch import process_batch
+        from lambdakit.errors import InvalidRecordError
+
+        event = kafka_event(["a", "b"])
+        del event["records"]["test-topic-0"][1]["offset"]
+        ran: list[object] = []
+        with pytest.raises(InvalidRecordError, match=r"Records\[1\]\.offset: missing"):
+            process_batch(ran.append)(event, None)
+        assert ran == []
+
+    def test_idempotency_keys_see_the_decoded_value(self) -> None:
+        from lambdakit.batch import process_batch
+        from lambdakit.idempotency import InMemoryStore, idempotent
+
+        charged: list[int] = []
+
+        @process_batch
+        @idempotent(InMemoryStore(), key="value.order_id")
+        def handler(record: KafkaRecord) -> None:
+            charged.append(record.json()["order_id"])
+
+        handler(kafka_event([{"order_id": 1}, {"order_id": 1}, {"order_id": 2}]), None)
+        assert charged == [1, 2]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
     LambdaHandler = Callable[[Any, Any], "BatchResponse"]
 
-BatchResponse = dict[str, list[dict[str, str]]]
+BatchResponse = dict[str, list[dict[str, object]]]  # Kafka identifiers are objects
 
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 

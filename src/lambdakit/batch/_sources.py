@@ -20,6 +20,7 @@ from lambdakit.errors import (
     UnknownEventSourceError,
 )
 from lambdakit.events.dynamodb import DynamoDBRecord
+from lambdakit.events.kafka import KafkaRecord
 from lambdakit.events.kinesis import KinesisRecord
 from lambdakit.events.sqs import SQSRecord
 
@@ -40,7 +41,8 @@ class EventSource:
     SQS = "sqs"
     KINESIS = "kinesis"
     DYNAMODB = "dynamodb"
-    ALL = (SQS, KINESIS, DYNAMODB)
+    KAFKA = "kafka"  # Amazon MSK and self-managed Apache Kafka
+    ALL = (SQS, KINESIS, DYNAMODB, KAFKA)
 
 
 # How records are ordered.
@@ -62,7 +64,13 @@ _ALIASES = {
     "dynamodbstreams": EventSource.DYNAMODB,
     "dynamodb_streams": EventSource.DYNAMODB,
     "dynamodb-streams": EventSource.DYNAMODB,
+    "kafka": EventSource.KAFKA,
+    "msk": EventSource.KAFKA,
+    "aws:kafka": EventSource.KAFKA,
+    "selfmanagedkafka": EventSource.KAFKA,
 }
+# eventSource values Lambda puts on Kafka events (on the event, not on each record).
+_KAFKA_SOURCES = ("aws:kafka", "SelfManagedKafka")
 
 
 def parse_source(value: str) -> str:
@@ -85,7 +93,7 @@ class Batch:
         source: str,
         ordering: str,
         records: list[dict[str, Any]],
-        identifiers: list[str],
+        identifiers: list[Any],
         lane_keys: list[Any] | Callable[[], list[Any]] | None,
         view: type[RecordView],
         sequence: list[int] | None = None,
@@ -278,7 +286,62 @@ def read_batch(event: Any, explicit: str | None) -> Batch | None:
     Every record's identifier is checked before any record runs: a record that could not be
     reported must fail the whole invocation, and it must do so before any side effect.
     """
+    kafka = _kafka_records(event, explicit)
+    if kafka is not None:
+        return _kafka(kafka) if kafka else None
     records = _records_of(event)
     if not records:
         return None
     return _BUILDERS[_detect(records, explicit)](records)
+
+
+def _kafka_records(event: Any, explicit: str | None) -> list[Any] | None:
+    """A Kafka event's records in order (partition by partition, as Lambda lists them);
+    ``None`` when ``event`` is not a Kafka event."""
+    if explicit not in (None, EventSource.KAFKA) or not isinstance(event, dict):
+        return None
+    partitions = event.get("records")
+    if explicit is None and (event.get("eventSource") not in _KAFKA_SOURCES or "Records" in event):
+        return None
+    if not isinstance(partitions, dict):
+        raise NotABatchEventError(
+            "event.records: expected Kafka records grouped by topic-partition, got "
+            f"{type(partitions).__name__}"
+        )
+    records: list[Any] = []
+    for name, batch in partitions.items():
+        if not isinstance(batch, list):
+            raise NotABatchEventError(
+                f"event.records[{name!r}]: expected a list of records, got {type(batch).__name__}"
+            )
+        records.extend(batch)
+    return records
+
+
+def _kafka(records: list[Any]) -> Batch:
+    """Kafka: a record is identified by its topic-partition and offset, as Lambda's partial
+    batch response for Kafka takes it (``{"partition": "<topic>-<n>", "offset": n}``); records
+    of one partition run in order, and a failure stops its partition (the rest is reported)."""
+    identifiers: list[dict[str, Any]] = []
+    partitions: list[str] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InvalidRecordError(index, "", f"expected an object, got {type(record).__name__}")
+        topic, partition, offset = (
+            record.get("topic"),
+            record.get("partition"),
+            record.get("offset"),
+        )
+        for field, value, kind in (
+            ("topic", topic, str),
+            ("partition", partition, int),
+            ("offset", offset, int),
+        ):
+            if value is None:
+                raise InvalidRecordError(index, field, "missing")
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise InvalidRecordError(index, field, f"expected {kind.__name__}, got {value!r}")
+        name = f"{topic}-{partition}"
+        identifiers.append({"partition": name, "offset": offset})
+        partitions.append(name)
+    return Batch(EventSource.KAFKA, GROUPED, records, identifiers, partitions, KafkaRecord)

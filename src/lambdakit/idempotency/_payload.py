@@ -3,8 +3,9 @@
 A Lambda handler's payload is its event, as is. A record handler's payload is a record view;
 expressions see the record's raw dict with its payload decoded, so that ``body.order_id`` works
 on an SQS record whose body is JSON and ``kinesis.data.order_id`` on a Kinesis record, without
-the ``powertools_json(...)`` wrapping. A body that is not JSON stays the string it is (Kinesis
-data: the decoded text, or the base64 text when it is not UTF-8). Dataclasses and models
+the ``powertools_json(...)`` wrapping (Kafka: ``value.order_id``). A body that is not JSON
+stays the string it is (Kinesis data, Kafka value: the decoded text, or the base64 text when it
+is not UTF-8). Dataclasses and models
 (``model_dump()`` / ``to_dict()``) are turned into dicts first.
 
 With ``raw=True`` (the Powertools key format) nothing is decoded: Powertools hashes the record
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 
 from lambdakit.errors import RecordDecodeError
-from lambdakit.events import KinesisRecord, RecordView, SQSRecord
+from lambdakit.events import KafkaRecord, KinesisRecord, RecordView, SQSRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ def decoded_record(payload: RecordView) -> Any:
         return _with(payload.raw, ("body",), _parsed(payload.body))
     if isinstance(payload, KinesisRecord):
         return _with(payload.raw, ("kinesis", "data"), _parsed(_text(payload)))
+    if isinstance(payload, KafkaRecord):
+        try:
+            text: Any = payload.value.decode("utf-8")
+        except (RecordDecodeError, UnicodeDecodeError):
+            text = payload.raw.get("value")
+        return _with(payload.raw, ("value",), _parsed(text))
     return payload.raw
 
 
