@@ -39,3 +39,25 @@ def carrying_context(function: Callable[[], T]) -> Callable[[], T]:
 def has_remaining_time(candidate: Any) -> bool:
     """Whether ``candidate`` looks like a Lambda context (it can say how much time is left)."""
     return callable(getattr(candidate, "get_remaining_time_in_millis", None))
+
+
+def context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The Lambda context among a call's arguments, else the one ``process_batch`` runs."""
+    for candidate in (*args[1:], *kwargs.values()):
+        if has_remaining_time(candidate):
+            return candidate
+    return current_context.get()
+
+
+def remaining_seconds(context: Any) -> float | None:
+    """The context's remaining time; ``None`` without a context that can tell, or when it
+    reports 0 or less (a bound that expired at once would protect nothing)."""
+    if context is None or not has_remaining_time(context):
+        return None
+    try:
+        remaining = context.get_remaining_time_in_millis()
+    except Exception:  # a stand-in context that cannot tell
+        return None
+    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)) or remaining <= 0:
+        return None
+    return float(remaining) / 1000

@@ -27,10 +27,10 @@ from os import urandom
 
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import (
+    context_of,
     current_batch,
-    current_context,
     current_margin_ms,
-    has_remaining_time,
+    remaining_seconds,
 )
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit.errors import (
@@ -161,7 +161,7 @@ class Idempotency:
             cached = self.cache.get(key, self.store.now())
             if cached is not None:
                 return self._replay(cached, validation)
-        waiting = Waiting(key, validation, _context_of(args, kwargs), current_batch.get())
+        waiting = Waiting(key, validation, context_of(args, kwargs), current_batch.get())
         return self._attempt(waiting)
 
     def _attempt(self, waiting: Waiting) -> Call | Waiting:
@@ -217,7 +217,7 @@ class Idempotency:
 
     def _lock(self, waiting: Waiting) -> StoredRecord:
         now = self.store.now()
-        lock_seconds = self.lock_seconds or _remaining_seconds(waiting.context) or MAX_LOCK_SECONDS
+        lock_seconds = self.lock_seconds or remaining_seconds(waiting.context) or MAX_LOCK_SECONDS
         # The record's expiration also ends a lock (stores treat an expired record as absent),
         # so it must not come before the lock's own end, whatever expires_after says: a call
         # running longer than expires_after would otherwise lose its lock to a duplicate.
@@ -251,7 +251,7 @@ class Idempotency:
         context (or one reporting 0), waiting ends when the holder's lock expires (the record
         then reads as absent and the lock is taken over), and never outlasts Lambda's longest
         timeout."""
-        remaining = _remaining_seconds(waiting.context)
+        remaining = remaining_seconds(waiting.context)
         if remaining is not None:
             keep = max(current_margin_ms.get() / 1000, WAIT_MARGIN_SECONDS)
             return remaining <= keep
@@ -394,29 +394,6 @@ class Call:
     def _finish(self, result: StoredRecord | None) -> None:
         if self.in_flight is not None:
             self.in_flight.finish(result)
-
-
-def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The Lambda context among the arguments, else the one ``process_batch`` is running."""
-    for candidate in (*args[1:], *kwargs.values()):
-        if has_remaining_time(candidate):
-            return candidate
-    return current_context.get()
-
-
-def _remaining_seconds(context: Any) -> float | None:
-    """The context's remaining time; ``None`` without a context that can tell, or when it
-    reports 0 or less (a lock that expired at once would protect nothing, and a wait bounded
-    by it would give up at once: 15 minutes / the holder's lock apply instead)."""
-    if context is None or not has_remaining_time(context):
-        return None
-    try:
-        remaining = context.get_remaining_time_in_millis()
-    except Exception:  # a stand-in context that cannot tell
-        return None
-    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)) or remaining <= 0:
-        return None
-    return float(remaining) / 1000
 
 
 def _wrap(state: Idempotency) -> Callable[..., Any]:
