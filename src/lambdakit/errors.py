@@ -27,6 +27,9 @@ __all__ = [
     "BatchError",
     "EventSourceMismatchError",
     "FilterError",
+    "KafkaConfigurationError",
+    "KafkaDeliveryError",
+    "KafkaError",
     "FilterPatternError",
     "FilterTemplateError",
     "IdempotencyAlreadyInProgressError",
@@ -239,3 +242,34 @@ class SecretTransformError(SecretsError, ValueError):
 class SecretFetchError(SecretsError):
     """Fetching failed (throttling beyond retries, network, 5xx) and no value young enough to
     serve stale was in memory. The cause is chained."""
+
+
+# --- kafka ---------------------------------------------------------------------------------
+
+
+class KafkaError(LambdakitError):
+    """Base class of the errors raised by :mod:`lambdakit.kafka`."""
+
+
+class KafkaConfigurationError(KafkaError, ValueError):
+    """A producer or decorator configured with options that cannot work."""
+
+
+class KafkaDeliveryError(KafkaError):
+    """Messages produced during the call were not acknowledged: still queued when the flush
+    deadline came, or refused (broker down, topic rejecting writes). The invocation fails so the
+    event source retries instead of the data silently vanishing.
+
+    ``produced``, ``delivered``, ``failed`` and ``undelivered`` (still queued) are counts;
+    ``errors`` holds the first delivery errors (as text).
+    """
+
+    def __init__(
+        self, message: str, *, produced: int, delivered: int, failed: int, errors: list[str]
+    ) -> None:
+        super().__init__(message)
+        self.produced = produced
+        self.delivered = delivered
+        self.failed = failed
+        self.undelivered = produced - delivered - failed
+        self.errors = errors

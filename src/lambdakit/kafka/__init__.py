@@ -1,0 +1,19 @@
+"""Kafka producers that live across invocations and lose nothing when Lambda freezes.
+
+:class:`Producer` builds its client on first use and keeps it for the execution environment;
+:func:`flush_kafka` flushes after each call and fails the call when its messages were not
+delivered. The backend library (confluent-kafka: ``lambdakit[kafka]``; kafka-python:
+``lambdakit[kafka-python]``) is imported only when the first message is produced.
+"""
+
+from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError, KafkaError
+from lambdakit.kafka._flush import flush_kafka
+from lambdakit.kafka._producer import Producer
+
+__all__ = [
+    "KafkaConfigurationError",
+    "KafkaDeliveryError",
+    "KafkaError",
+    "Producer",
+    "flush_kafka",
+]

@@ -1,0 +1,116 @@
+"""``@flush_kafka``: nothing produced during a call is left in the buffer when Lambda freezes.
+
+After the wrapped function returns, the producer is flushed, bounded by the invocation's
+remaining time minus ``margin_ms`` (and by ``timeout`` when given). If any message produced
+during this call was not acknowledged, still queued at the deadline or refused, the call raises
+:class:`~lambdakit.errors.KafkaDeliveryError` with the counts and the first errors: the event
+source retries instead of the data vanishing. If the function raised, what it produced is still
+flushed, then its exception propagates unchanged.
+
+Works on Lambda handlers and on record handlers under ``process_batch``: each call has its own
+ledger, so under a batch only the records whose messages failed are reported.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lambdakit._internal.aio import is_coroutine_function
+from lambdakit._internal.invocation import context_of, remaining_seconds
+from lambdakit._internal.lazy import wraps
+from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
+from lambdakit.kafka._producer import Ledger, Producer, current_ledgers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_TIMEOUT = 30.0  # without a context or a timeout: Lambda's typical function timeout
+
+
+def flush_kafka(
+    producer: Producer, *, timeout: float | None = None, margin_ms: float = 500
+) -> Callable[[F], F]:
+    """Flush ``producer`` after each call; fail the call if its messages were not delivered."""
+    if not isinstance(producer, Producer):
+        raise KafkaConfigurationError(f"flush_kafka: expected a Producer, got {producer!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise KafkaConfigurationError(f"timeout={timeout!r}: expected a positive number of seconds")
+    if isinstance(margin_ms, bool) or not isinstance(margin_ms, (int, float)) or margin_ms < 0:
+        raise KafkaConfigurationError(f"margin_ms={margin_ms!r}: expected a number >= 0")
+
+    def budget(args: tuple[Any, ...], kwargs: dict[str, Any]) -> float:
+        remaining = remaining_seconds(context_of(args, kwargs))
+        bound = DEFAULT_TIMEOUT if remaining is None else remaining - margin_ms / 1000
+        if timeout is not None:
+            bound = min(bound, timeout)
+        return max(0.0, bound)
+
+    def settle(ledger: Ledger, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while ledger.pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            producer.flush(left)
+            if ledger.pending:
+                time.sleep(0.001)  # delivery reports may still be on their way
+
+    def check(ledger: Ledger) -> None:
+        if not ledger.failed and not ledger.pending:
+            return
+        raise KafkaDeliveryError(
+            f"{ledger.failed + ledger.pending} of {ledger.produced} messages were not delivered "
+            f"({ledger.failed} refused, {ledger.pending} still queued at the flush deadline)"
+            + (f"; first errors: {'; '.join(ledger.errors)}" if ledger.errors else ""),
+            produced=ledger.produced,
+            delivered=ledger.delivered,
+            failed=ledger.failed,
+            errors=list(ledger.errors),
+        )
+
+    def decorate(function: F) -> F:
+        if is_coroutine_function(function):
+
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                import asyncio
+
+                ledger = Ledger()
+                token = current_ledgers.set({**current_ledgers.get({}), id(producer): ledger})
+                try:
+                    result = await function(*args, **kwargs)
+                except BaseException:
+                    await asyncio.to_thread(settle, ledger, budget(args, kwargs))
+                    raise
+                finally:
+                    current_ledgers.reset(token)
+                await asyncio.to_thread(settle, ledger, budget(args, kwargs))
+                check(ledger)
+                return result
+
+            wrapper: Callable[..., Any] = async_wrapper
+        else:
+
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                ledger = Ledger()
+                token = current_ledgers.set({**current_ledgers.get({}), id(producer): ledger})
+                try:
+                    result = function(*args, **kwargs)
+                except BaseException:
+                    settle(ledger, budget(args, kwargs))
+                    raise
+                finally:
+                    current_ledgers.reset(token)
+                settle(ledger, budget(args, kwargs))
+                check(ledger)
+                return result
+
+            wrapper = sync_wrapper
+        wraps(wrapper, function)
+        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
