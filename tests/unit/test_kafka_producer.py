@@ -136,3 +136,45 @@ class _Null:
 
     def flush(self, timeout: float) -> int:
         return 0
+
+
+class TestRecordingProducer:
+    def test_records_messages_and_satisfies_flush_kafka(self) -> None:
+        from lambdakit.testing import RecordingProducer
+
+        producer = RecordingProducer()
+
+        @flush_kafka(producer)
+        def handler(event: Any, context: Any) -> str:
+            producer.produce("orders", {"n": 1}, key="k", headers={"h": "v"})
+            return "ok"
+
+        assert handler({}, context()) == "ok"
+        assert producer.values("orders") == [b'{"n":1}']
+        assert producer.messages[0].key == b"k"
+        assert producer.messages[0].headers == {"h": b"v"}
+
+    def test_can_be_told_to_refuse_deliveries(self) -> None:
+        from lambdakit.testing import RecordingProducer
+
+        producer = RecordingProducer()
+        producer.fail_topic("audit")
+
+        @process_batch
+        @flush_kafka(producer)
+        def record_handler(record: Any) -> None:
+            producer.produce(record.body, b"x")
+
+        event = sqs_event(["orders", "audit"])
+        assert record_handler(event, context()) == {
+            "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
+        }
+        producer.recover()
+        producer.fail_next()
+
+        @flush_kafka(producer)
+        def handler(event: Any, context: Any) -> None:
+            producer.produce("orders", b"y")
+
+        with pytest.raises(KafkaDeliveryError, match="refused"):
+            handler({}, context())

@@ -6,6 +6,8 @@
   :func:`kinesis_event`, :func:`dynamodb_stream_event`, :func:`kafka_event`.
 - :func:`fake_secrets`: a preloadable in-memory secrets backend (:class:`FakeSecrets`) that
   counts fetches, for handlers that use :mod:`lambdakit.secrets`.
+- :class:`RecordingProducer`: a drop-in Kafka producer that records messages and can be told
+  to refuse deliveries, for handlers under ``flush_kafka``.
 - A pytest plugin (loaded automatically) with ``lambda_context``, ``fake_clock`` and
   ``fake_secrets`` fixtures.
 """
@@ -16,12 +18,14 @@ from lambdakit.testing.builders.kinesis import kinesis_event
 from lambdakit.testing.builders.sqs import sqs_event
 from lambdakit.testing.clock import FakeClock
 from lambdakit.testing.context import LambdaContext
+from lambdakit.testing.kafka import RecordingProducer
 from lambdakit.testing.secrets import FakeSecrets, fake_secrets
 
 __all__ = [
     "FakeClock",
     "FakeSecrets",
     "LambdaContext",
+    "RecordingProducer",
     "dynamodb_stream_event",
     "fake_secrets",
     "kafka_event",
