@@ -124,3 +124,21 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         yield Backend("dynamodb", DynamoDBStore(table, clock=clock), clock, lambda: counter.count)
     finally:
         counter.close()
+
+
+from tests.integration.kafka_cluster import MockKafkaCluster  # noqa: E402
+
+
+@pytest.fixture(
+    scope="session", params=[pytest.param("kafka", marks=pytest.mark.integration, id="kafka")]
+)
+def kafka_cluster() -> Iterator[MockKafkaCluster]:
+    """librdkafka's mock cluster (one broker, id 1) in a helper process, for the whole session.
+
+    The ``integration`` mark rides on the fixture's single parameter, so every test that uses
+    the fixture is an integration test. Tests share the cluster: create topics under fresh
+    names (``create_topic()``) and undo any fault they inject (``broker_up``,
+    ``clear_topic_error``, ``clear_request_errors``) in a ``finally``.
+    """
+    with MockKafkaCluster(broker_count=1) as cluster:
+        yield cluster
