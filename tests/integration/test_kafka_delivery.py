@@ -1,0 +1,133 @@
+"""flush_kafka against a real Kafka protocol peer: nothing is left in the buffer at freeze,
+undelivered messages fail the call, and one producer serves every invocation."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from lambdakit.batch import process_batch
+from lambdakit.errors import KafkaDeliveryError
+from lambdakit.kafka import Producer, flush_kafka
+from lambdakit.testing import LambdaContext, sqs_event
+from tests.integration import kafka_children
+from tests.integration.kafka_cluster import TOPIC_AUTHORIZATION_FAILED, MockKafkaCluster
+
+
+def consume_all(bootstrap: str, topic: str, expected: int) -> list[Any]:
+    """Every message of ``topic``, read from the start (bounded by a 20 s deadline)."""
+    import time
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{topic}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    found: list[Any] = []
+    deadline = time.monotonic() + 20
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                found.append(json.loads(message.value()))
+    finally:
+        consumer.close()
+    return found
+
+
+def test_every_message_is_readable_while_the_environment_is_frozen(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic(partitions=3)
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(
+        target=kafka_children.produce_then_freeze, args=(kafka_cluster.bootstrap, topic, 200)
+    )
+    child.start()
+    try:
+        pid = child.pid or 0
+        _, status = os.waitpid(pid, os.WUNTRACED)  # returns once the child froze itself
+        assert os.WIFSTOPPED(status)
+        # The handler returned and the process is frozen: everything must already be on the
+        # broker, since nothing in the child can run now.
+        found = consume_all(kafka_cluster.bootstrap, topic, 200)
+        assert sorted(m["n"] for m in found) == list(range(200))
+    finally:
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(10)
+
+
+def test_a_broker_that_is_down_fails_the_call_within_the_bound(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = Producer(
+        {"bootstrap.servers": kafka_cluster.bootstrap, "message.timeout.ms": 2000, "log_level": 0}
+    )
+
+    @flush_kafka(producer, timeout=10)
+    def handler(event: Any, context: Any) -> str:
+        producer.produce(topic, b"never acknowledged")
+        return "claimed success"
+
+    kafka_cluster.broker_down(1)
+    try:
+        with pytest.raises(KafkaDeliveryError) as caught:
+            handler({}, LambdaContext(timeout=30))
+    finally:
+        kafka_cluster.broker_up(1)
+    assert caught.value.delivered == 0
+    assert caught.value.produced == 1
+
+
+def test_under_process_batch_exactly_the_records_whose_topic_refused_are_reported(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    good, refused = kafka_cluster.create_topic(), kafka_cluster.create_topic()
+    kafka_cluster.topic_error(refused, TOPIC_AUTHORIZATION_FAILED)
+    try:
+        producer = Producer(
+            {"bootstrap.servers": kafka_cluster.bootstrap, "message.timeout.ms": 5000}
+        )
+
+        @process_batch
+        @flush_kafka(producer, timeout=10)
+        def record_handler(record: Any) -> None:
+            producer.produce(good if record.body == "good" else refused, record.body)
+
+        event = sqs_event(["good", "bad", "good", "bad"])
+        response = record_handler(event, LambdaContext(timeout=30))
+    finally:
+        kafka_cluster.clear_topic_error(refused)
+    records = event["Records"]
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": records[1]["messageId"]},
+            {"itemIdentifier": records[3]["messageId"]},
+        ]
+    }
+
+
+def test_one_client_serves_a_thousand_invocations(kafka_cluster: MockKafkaCluster) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap})
+
+    @flush_kafka(producer)
+    def handler(event: Any, context: Any) -> None:
+        producer.produce(topic, {"n": event["n"]})
+
+    for n in range(1000):
+        handler({"n": n}, LambdaContext(timeout=30))
+    assert producer.created == 1
+    assert len(consume_all(kafka_cluster.bootstrap, topic, 1000)) == 1000
