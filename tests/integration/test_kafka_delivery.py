@@ -18,6 +18,25 @@ from lambdakit.testing import LambdaContext, sqs_event
 from tests.integration import kafka_children
 from tests.integration.kafka_cluster import TOPIC_AUTHORIZATION_FAILED, MockKafkaCluster
 
+BACKENDS = ["confluent", "kafka-python"]
+
+
+def producer(backend: str, bootstrap: str, *, timeout_ms: int | None = None) -> Producer:
+    """A managed producer on ``backend`` (one behavioural suite runs on both)."""
+    if backend == "confluent":
+        config: dict[str, Any] = {"bootstrap.servers": bootstrap, "log_level": 0}
+        if timeout_ms is not None:
+            config["message.timeout.ms"] = timeout_ms
+    else:
+        config = {"bootstrap_servers": bootstrap, "api_version": (2, 0), "linger_ms": 0}
+        if timeout_ms is not None:
+            config.update(
+                delivery_timeout_ms=timeout_ms,
+                request_timeout_ms=timeout_ms // 2,
+                max_block_ms=timeout_ms,
+            )
+    return Producer(config, backend=backend)
+
 
 def consume_all(bootstrap: str, topic: str, expected: int) -> list[Any]:
     """Every message of ``topic``, read from the start (bounded by a 20 s deadline)."""
@@ -68,17 +87,16 @@ def test_every_message_is_readable_while_the_environment_is_frozen(
         child.join(10)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_broker_that_is_down_fails_the_call_within_the_bound(
-    kafka_cluster: MockKafkaCluster,
+    kafka_cluster: MockKafkaCluster, backend: str
 ) -> None:
     topic = kafka_cluster.create_topic()
-    producer = Producer(
-        {"bootstrap.servers": kafka_cluster.bootstrap, "message.timeout.ms": 2000, "log_level": 0}
-    )
+    managed = producer(backend, kafka_cluster.bootstrap, timeout_ms=2000)
 
-    @flush_kafka(producer, timeout=10)
+    @flush_kafka(managed, timeout=10)
     def handler(event: Any, context: Any) -> str:
-        producer.produce(topic, b"never acknowledged")
+        managed.produce(topic, b"never acknowledged")
         return "claimed success"
 
     kafka_cluster.broker_down(1)
@@ -119,15 +137,18 @@ def test_under_process_batch_exactly_the_records_whose_topic_refused_are_reporte
     }
 
 
-def test_one_client_serves_a_thousand_invocations(kafka_cluster: MockKafkaCluster) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_client_serves_a_thousand_invocations(
+    kafka_cluster: MockKafkaCluster, backend: str
+) -> None:
     topic = kafka_cluster.create_topic()
-    producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap})
+    managed = producer(backend, kafka_cluster.bootstrap)
 
-    @flush_kafka(producer)
+    @flush_kafka(managed)
     def handler(event: Any, context: Any) -> None:
-        producer.produce(topic, {"n": event["n"]})
+        managed.produce(topic, {"n": event["n"]})
 
     for n in range(1000):
         handler({"n": n}, LambdaContext(timeout=30))
-    assert producer.created == 1
+    assert managed.created == 1
     assert len(consume_all(kafka_cluster.bootstrap, topic, 1000)) == 1000

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 BACKENDS = ("confluent", "kafka-python")
+DEFAULT_MAX_BLOCK_MS = 10_000
 MAX_ERRORS_KEPT = 5
 
 
@@ -139,6 +140,9 @@ class Producer:
             return ConfluentProducer(config)
         from kafka import KafkaProducer
 
+        # kafka-python blocks send() up to max_block_ms (60 s) waiting for metadata; a Lambda
+        # invocation should learn much sooner that the cluster is unreachable.
+        config.setdefault("max_block_ms", DEFAULT_MAX_BLOCK_MS)
         return KafkaProducer(**config)
 
     def _on_error(self, error: Any) -> None:
@@ -202,6 +206,9 @@ class Producer:
                 break
             except BufferError:
                 client.poll(0.1)  # the local queue is full: serve delivery reports, then retry
+            except Exception as exc:
+                _refused(ledger, topic, exc)
+                return
         if ledger is not None:
             ledger.sent()
         client.poll(0)
@@ -215,9 +222,15 @@ class Producer:
         partition: int | None,
         ledger: Ledger | None,
     ) -> None:
-        future = self.client.send(
-            topic, value=payload, key=key, headers=headers or None, partition=partition
-        )
+        try:
+            future = self.client.send(
+                topic, value=payload, key=key, headers=headers or None, partition=partition
+            )
+        except Exception as exc:
+            # kafka-python refuses some messages synchronously (a broker it cannot reach for
+            # metadata): a failed delivery of this call, not an error escaping the handler.
+            _refused(ledger, topic, exc)
+            return
         if ledger is not None:
             ledger.sent()
             future.add_callback(lambda metadata: ledger.settled(None))
@@ -249,6 +262,24 @@ class Producer:
     def __repr__(self) -> str:
         servers = self.config.get("bootstrap.servers") or self.config.get("bootstrap_servers")
         return f"Producer(backend={self.backend!r}, bootstrap={servers!r}, created={self.created})"
+
+
+def _refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
+    """A message the client refused before queueing it: a failure of the current call, or,
+    outside ``flush_kafka``, an error now (nothing else would ever report it)."""
+    if ledger is not None:
+        ledger.sent()
+        ledger.settled(error)
+        return
+    from lambdakit.errors import KafkaDeliveryError
+
+    raise KafkaDeliveryError(
+        f"a message to {topic} was refused: {error}",
+        produced=1,
+        delivered=0,
+        failed=1,
+        errors=[str(error)],
+    ) from error
 
 
 _producers: list[Any] = []
