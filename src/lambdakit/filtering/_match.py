@@ -7,11 +7,9 @@ value list, all chosen fields lying in the same element of any array they share,
 in sorted order (which is what makes ``exists: false`` inside arrays of objects behave as it
 does in AWS).
 
-Most events never need that: when the pattern's paths cross only objects (arrays only at the
-leaves), array consistency cannot come into play, and the fast path evaluates the pattern tree
-directly with dictionary lookups, a few nanoseconds per field. It gives up (raising
-:class:`Undecided`) the moment it meets an array on the way to a field, or an event key
-containing a dot that could alias the path, and the general algorithm decides.
+Most events never need that: the generated fast path (:mod:`lambdakit.filtering._codegen`)
+decides them with dictionary lookups, and raises :class:`Undecided` for what only the general
+algorithm can decide. ``leaf_test`` is the value-list check both share.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ if TYPE_CHECKING:
     Membership = dict[int, int]
     Field = tuple[Any, Membership]
     Rule = dict[str, Leaf]
-
-_EMPTY: dict[str, Any] = {}
 
 
 class Undecided(Exception):
@@ -182,52 +178,3 @@ def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
         return any(c.test(value) for c in conditions)
 
     return test
-
-
-def node_test(node: Node) -> Callable[[Any], bool]:
-    """The fast path for one node, applied to the event value at the node's path."""
-    own = leaf_test(node.leaf) if node.leaf is not None else None
-    children = [
-        (segment, node_test(child), tuple(f"{segment}.{p}" for p in _descendants(child)))
-        for segment, child in node.children.items()
-    ]
-    ors = [[node_test(branch) for branch in branches] for branches in node.ors]
-    navigates = bool(children or ors)
-
-    def test(value: Any) -> bool:
-        if own is not None and not own(value):
-            return False
-        if not navigates:
-            return True
-        kind = value.__class__
-        if kind is dict:
-            obj = value
-        elif kind is list or kind is tuple:
-            raise Undecided
-        elif isinstance(value, dict):
-            obj = value
-        elif isinstance(value, (list, tuple)):
-            raise Undecided
-        else:
-            obj = _EMPTY  # a missing field or a leaf value: nothing below it
-        for segment, child, aliases in children:
-            for alias in aliases:
-                if alias in obj:  # a key with a dot: another route to the same path
-                    raise Undecided
-            if not child(obj.get(segment, MISSING)):
-                return False
-        return all(any(branch(value) for branch in branches) for branches in ors)
-
-    return test
-
-
-def _descendants(node: Node) -> set[str]:
-    """Every path below ``node``, relative to it (for the dotted-key aliases of a child)."""
-    found: set[str] = set()
-    for segment, child in node.children.items():
-        found.add(segment)
-        found.update(f"{segment}.{p}" for p in _descendants(child))
-    for branches in node.ors:
-        for branch in branches:
-            found.update(_descendants(branch))
-    return found

@@ -263,9 +263,9 @@ def _anything_but(argument: Any, path: str) -> Condition:
         return AnythingBut(suffixes=tuple(texts))
     if isinstance(argument, list):
         has_string = any(isinstance(v, str) for v in argument)
-        has_number = any(_is_number(v) for v in argument)
+        has_number = any(values.is_number(v) for v in argument)
         for index, value in enumerate(argument):
-            if not isinstance(value, str) and not _is_number(value):
+            if not isinstance(value, str) and not values.is_number(value):
                 raise FilterPatternError(
                     f"{path}[{index}]",
                     "Inside anything but list, start|null|boolean is not supported.",
@@ -283,7 +283,7 @@ def _anything_but(argument: Any, path: str) -> Condition:
         return AnythingBut(strings=frozenset(argument))
     if isinstance(argument, str):
         return AnythingBut(strings=frozenset((argument,)))
-    if _is_number(argument):
+    if values.is_number(argument):
         return AnythingBut(numbers=frozenset((values.operand(argument, path),)))
     raise FilterPatternError(
         path, "Value of anything-but must be an array or single string/number value."
@@ -332,7 +332,7 @@ def _numeric(argument: Any, path: str) -> Condition:
 
 def _numeric_operand(argument: list[Any], index: int, operator: str, path: str) -> Any:
     name = "equals" if operator == "=" else operator
-    if index >= len(argument) or not _is_number(argument[index]):
+    if index >= len(argument) or not values.is_number(argument[index]):
         raise FilterPatternError(path, f"Value of {name} must be numeric")
     return values.operand(argument[index], f"{path}[{index}]")
 
@@ -341,10 +341,6 @@ def _string(value: Any, path: str, problem: str) -> str:
     if not isinstance(value, str):
         raise FilterPatternError(path, f"{problem}, not {_kind(value)}")
     return value
-
-
-def _is_number(value: Any) -> bool:
-    return values.is_number(value)
 
 
 def _kind(value: Any) -> str:

@@ -211,11 +211,6 @@ def wildcard_matches(pieces: tuple[str, ...], value: str) -> bool:
 # --- equals-ignore-case -----------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """The key ASCII case-insensitive comparison uses (exact only for ASCII text)."""
-    return text.lower()
-
-
 class IgnoreCase:
     """event-ruler's equals-ignore-case: each pattern character matches its lower- or
     upper-case form (the event is not transformed), anchored as a whole value, a prefix or a
