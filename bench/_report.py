@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import Any
 
 HEADER = ["case", "lambdakit", "powertools", "ratio (lk/pt)", "target", "met?"]
 
@@ -56,6 +60,33 @@ class Row:
             target,
             met,
         ]
+
+
+class RequestCounter:
+    """Every HTTP request a boto3 client sends (retries included), by operation name."""
+
+    def __init__(self, client: Any) -> None:
+        self.operations: list[str] = []
+        self._lock = threading.Lock()
+        client.meta.events.register("before-send", self._sent)
+
+    def _sent(self, request: Any, **_: Any) -> None:  # None: a value would replace the response
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        with self._lock:
+            self.operations.append(str(target).rpartition(".")[2] or "?")
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        """The operations sent inside the block (filled in when it exits)."""
+        sent: list[str] = []
+        start = len(self.operations)
+        yield sent
+        sent.extend(self.operations[start:])
 
 
 def check(ok: bool, message: str) -> None:

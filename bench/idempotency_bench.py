@@ -53,13 +53,12 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any, Protocol
 
-from _report import Row, check, print_header, render
+from _report import RequestCounter, Row, check, print_header, render
 from botocore.config import Config
 
 from lambdakit.batch import process_batch
@@ -89,33 +88,6 @@ class Sizes:
 
 FULL = Sizes(count_keys=5, batch_records=200, batch_duplicates=40, batch_reps=7)
 QUICK = Sizes(count_keys=2, batch_records=200, batch_duplicates=40, batch_reps=2)
-
-
-class RequestCounter:
-    """Every HTTP request a boto3 client sends, by DynamoDB operation name."""
-
-    def __init__(self, client: Any) -> None:
-        self.operations: list[str] = []
-        self._lock = threading.Lock()
-        client.meta.events.register("before-send.dynamodb", self._sent)
-
-    def _sent(self, request: Any, **_: Any) -> None:  # None: a value would replace the response
-        target = request.headers.get("X-Amz-Target", b"")
-        if isinstance(target, bytes):
-            target = target.decode()
-        with self._lock:
-            self.operations.append(str(target).rpartition(".")[2] or "?")
-
-    def __len__(self) -> int:
-        return len(self.operations)
-
-    @contextmanager
-    def counting(self) -> Iterator[list[str]]:
-        """The operations sent inside the block (filled in when it exits)."""
-        sent: list[str] = []
-        start = len(self.operations)
-        yield sent
-        sent.extend(self.operations[start:])
 
 
 @dataclass

@@ -67,7 +67,7 @@ from importlib.metadata import version
 from typing import Any
 from unittest import mock
 
-from _report import Row, check, print_header, render
+from _report import RequestCounter, Row, check, print_header, render
 
 HEADER = ["case", "lambdakit", "peer", "ratio (lk/peer)", "target", "met?"]
 LIBRARIES = ("lambdakit", "powertools", "aws-caching")
@@ -118,30 +118,6 @@ class PeerRow(Row):
 
 def figure(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
-
-
-class RequestCounter:
-    """Every HTTP request a boto3 client sends, by operation name."""
-
-    def __init__(self, client: Any) -> None:
-        self.operations: list[str] = []
-        self._lock = threading.Lock()
-        client.meta.events.register("before-send", self._sent)
-
-    def _sent(self, request: Any, **_: Any) -> None:  # None: a value would replace the response
-        target = request.headers.get("X-Amz-Target", b"")
-        if isinstance(target, bytes):
-            target = target.decode()
-        with self._lock:
-            self.operations.append(str(target).rpartition(".")[2] or "?")
-
-    @contextmanager
-    def counting(self) -> Iterator[list[str]]:
-        """The operations sent inside the block (filled in when it exits)."""
-        sent: list[str] = []
-        start = len(self.operations)
-        yield sent
-        sent.extend(self.operations[start:])
 
 
 def describe(operations: list[str]) -> str:
