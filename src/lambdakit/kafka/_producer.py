@@ -290,13 +290,10 @@ def _register_snapstart(producer: Producer) -> None:
     import weakref
 
     _producers.append(weakref.ref(producer))
-    if len(_producers) > 1:
-        return
-    try:
-        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    register_after_restore(_after_restore)
+    if len(_producers) == 1:
+        from lambdakit._internal.snapstart import after_restore
+
+        after_restore(_after_restore)
 
 
 def _after_restore() -> None:

@@ -65,11 +65,9 @@ def default_cache() -> SecretCache:
 
 def _register_snapstart_hook() -> None:
     """Empty the default cache after a SnapStart restore, when the runtime supports hooks."""
-    try:
-        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    register_after_restore(_after_restore)
+    from lambdakit._internal.snapstart import after_restore
+
+    after_restore(_after_restore)
 
 
 def _after_restore() -> None:
