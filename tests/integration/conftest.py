@@ -126,7 +126,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         counter.close()
 
 
-from tests.integration.kafka_cluster import MockKafkaCluster  # noqa: E402
+from lambdakit.testing.kafka_cluster import MockKafkaCluster  # noqa: E402
 
 
 @pytest.fixture(

@@ -1,4 +1,4 @@
-"""The Kafka mock cluster helper (``tests/integration/kafka_cluster.py``): real Kafka clients,
+"""The Kafka mock cluster helper (``lambdakit.testing.kafka_cluster``): real Kafka clients,
 confluent-kafka and kafka-python, produce to and consume from it, and its fault injection makes
 a producer's delivery reports fail within a bounded timeout."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
-from tests.integration.kafka_cluster import (
+from lambdakit.testing.kafka_cluster import (
     PRODUCE,
     TOPIC_AUTHORIZATION_FAILED,
     KafkaClusterError,

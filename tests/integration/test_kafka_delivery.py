@@ -15,8 +15,8 @@ from lambdakit.batch import process_batch
 from lambdakit.errors import KafkaDeliveryError
 from lambdakit.kafka import Producer, flush_kafka
 from lambdakit.testing import LambdaContext, sqs_event
+from lambdakit.testing.kafka_cluster import TOPIC_AUTHORIZATION_FAILED, MockKafkaCluster
 from tests.integration import kafka_children
-from tests.integration.kafka_cluster import TOPIC_AUTHORIZATION_FAILED, MockKafkaCluster
 
 BACKENDS = ["confluent", "kafka-python"]
 

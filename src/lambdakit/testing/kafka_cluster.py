@@ -1,11 +1,11 @@
 """librdkafka's mock cluster, a real Kafka protocol peer on 127.0.0.1, in a helper process.
 
 The confluent-kafka wheel bundles librdkafka, which exports a mock-cluster C API. Run as a
-script (``python tests/integration/kafka_cluster.py [broker_count]`` or ``python -m
-tests.integration.kafka_cluster``), this module loads that library with :mod:`ctypes`, starts
-a mock cluster and prints its bootstrap address (``127.0.0.1:port,...``) as the first line on
-stdout (``error <reason>`` if it cannot start). It then reads one command a line on stdin and
-answers each with one line, ``ok`` or ``error <reason>``:
+script (``python -m lambdakit.testing.kafka_cluster [broker_count]``), this module loads
+that library with :mod:`ctypes`, starts a mock cluster and prints its bootstrap address
+(``127.0.0.1:port,...``) as the first line on stdout (``error <reason>`` if it cannot start).
+It then reads one command a line on stdin and answers each with one line, ``ok`` or
+``error <reason>``:
 
 - ``create <topic> <partitions> [<replication_factor>]``: create a topic (the mock does not
   implement the CreateTopics API, so ``AdminClient.create_topics`` cannot do this).
