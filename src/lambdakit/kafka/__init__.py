@@ -4,10 +4,12 @@
 :func:`flush_kafka` flushes after each call and fails the call when its messages were not
 delivered. The backend library (confluent-kafka: ``lambdakit[kafka]``; kafka-python:
 ``lambdakit[kafka-python]``) is imported only when the first message is produced.
+:func:`msk_iam` is the configuration for MSK with IAM access control (``lambdakit[msk]``).
 """
 
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError, KafkaError
 from lambdakit.kafka._flush import flush_kafka
+from lambdakit.kafka._msk import msk_iam
 from lambdakit.kafka._producer import Producer
 
 __all__ = [
@@ -16,4 +18,5 @@ __all__ = [
     "KafkaError",
     "Producer",
     "flush_kafka",
+    "msk_iam",
 ]

@@ -6,6 +6,10 @@ its client on first use and keeps it, re-creating it only when it cannot be trus
 child (a client's threads and sockets do not survive ``fork``), after a SnapStart restore
 (connections in a snapshot are dead), and after a fatal client error.
 
+With MSK IAM (:func:`~lambdakit.kafka.msk_iam`), a client whose token expired while the
+environment was frozen is replaced too; it is *retired* rather than dropped, so whatever it still
+holds is flushed with the producer.
+
 Every message produced is recorded in the *ledger* of the call in progress for this producer
 (a context variable that ``flush_kafka`` sets), and its delivery report settles it there. That
 is how a flush knows which of the messages still queued or failed belong to this call, and
@@ -14,12 +18,12 @@ under ``process_batch`` to which record.
 
 from __future__ import annotations
 
-import json
 import os
 from _thread import allocate_lock
 from contextvars import ContextVar
 
 from lambdakit.errors import KafkaConfigurationError
+from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,6 +78,8 @@ def encode(value: Any, what: str) -> bytes | None:
         return bytes(value)
     if isinstance(value, str):
         return value.encode("utf-8")
+    import json
+
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -106,6 +112,8 @@ class Producer:
         self.backend = backend
         self._factory = factory
         self._client: Any = None
+        self._retired: list[Any] = []  # replaced clients that may still hold messages
+        self._credentials = credentials_in(self.config)
         self._pid = 0
         self._generation = 0
         self._broken = False
@@ -119,18 +127,33 @@ class Producer:
     def client(self) -> Any:
         """The live client, built on first use and re-built when it cannot be trusted."""
         client = self._client
-        if client is not None and self._pid == os.getpid() and not self._broken:
+        credentials = self._credentials
+        if (
+            client is not None
+            and self._pid == os.getpid()
+            and not self._broken
+            and (credentials is None or not credentials.expired())
+        ):
             return client
         with self._lock:
-            if self._client is None or self._pid != os.getpid() or self._broken:
+            client = self._client
+            if client is None or self._pid != os.getpid() or self._broken:
                 self._client = self._build()
-                self._pid = os.getpid()
-                self._broken = False
-                self.created += 1
+            elif credentials is not None and credentials.expired():
+                # Its connections ended with its token; what it still queues is flushed later.
+                self._retired.append(client)
+                self._client = self._build()
+            else:
+                return client
+            self._pid = os.getpid()
+            self._broken = False
+            self.created += 1
             return self._client
 
     def _build(self) -> Any:
         config = dict(self.config)
+        if self._credentials is not None:
+            self._credentials.prime()  # a fresh token for the new client
         if self._factory is not None:
             return self._factory(config)
         if self.backend == "confluent":
@@ -140,6 +163,8 @@ class Producer:
             return ConfluentProducer(config)
         from kafka import KafkaProducer
 
+        if self._credentials is not None:
+            prepare_kafka_python(self._credentials)
         # kafka-python blocks send() up to max_block_ms (60 s) waiting for metadata; a Lambda
         # invocation should learn much sooner that the cluster is unreachable.
         config.setdefault("max_block_ms", DEFAULT_MAX_BLOCK_MS)
@@ -155,6 +180,7 @@ class Producer:
         """Drop the client (the next message builds a new one): after a restore, or by hand."""
         with self._lock:
             self._client = None
+            self._retired.clear()
 
     # --- producing ----------------------------------------------------------------------------
 
@@ -238,30 +264,52 @@ class Producer:
 
     def flush(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for every queued message to be acknowledged."""
+        if self._retired:
+            self._flush_retired(timeout)
         client = self._client
-        if client is None:
-            return
-        if self.backend == "confluent":
-            client.flush(max(0.0, timeout))
-            return
-        import contextlib
+        if client is not None:
+            self._flush_client(client, timeout)
 
+    def _flush_client(self, client: Any, timeout: float) -> bool:
+        """Flush one client; whether it holds nothing more."""
+        if self.backend == "confluent":
+            return client.flush(max(0.0, timeout)) == 0  # type: ignore[no-any-return]
         from kafka.errors import KafkaTimeoutError
 
-        with contextlib.suppress(KafkaTimeoutError):  # what is still queued shows in the ledger
+        try:
             client.flush(timeout=max(0.0, timeout))
+        except KafkaTimeoutError:  # what is still queued shows in the ledger
+            return False
+        return True
+
+    def _flush_retired(self, timeout: float) -> None:
+        """Flush replaced clients within the same budget; close those that are empty."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for client in list(self._retired):
+            if self._flush_client(client, deadline - time.monotonic()):
+                self._retired.remove(client)
+                _close_client(client)
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush, then drop the client."""
         self.flush(timeout)
         client, self._client = self._client, None
-        closer = getattr(client, "close", None)
-        if callable(closer):
-            closer()
+        retired, self._retired = self._retired, []
+        for each in (*retired, client):
+            _close_client(each)
 
     def __repr__(self) -> str:
         servers = self.config.get("bootstrap.servers") or self.config.get("bootstrap_servers")
         return f"Producer(backend={self.backend!r}, bootstrap={servers!r}, created={self.created})"
+
+
+def _close_client(client: Any) -> None:
+    """kafka-python clients have ``close``; confluent-kafka's (before 2.5) do not."""
+    closer = getattr(client, "close", None)
+    if callable(closer):
+        closer()
 
 
 def _refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
