@@ -4,19 +4,22 @@
 :func:`flush_kafka` flushes after each call and fails the call when its messages were not
 delivered. The backend library (confluent-kafka: ``lambdakit[kafka]``; kafka-python:
 ``lambdakit[kafka-python]``) is imported only when the first message is produced.
-:func:`msk_iam` is the configuration for MSK with IAM access control (``lambdakit[msk]``).
+:func:`msk_iam` is the configuration for MSK with IAM access control (``lambdakit[msk]``), and
+:func:`close_on_shutdown` (opt-in) flushes and closes producers when Lambda sends ``SIGTERM``.
 """
 
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError, KafkaError
 from lambdakit.kafka._flush import flush_kafka
 from lambdakit.kafka._msk import msk_iam
 from lambdakit.kafka._producer import Producer
+from lambdakit.kafka._shutdown import close_on_shutdown
 
 __all__ = [
     "KafkaConfigurationError",
     "KafkaDeliveryError",
     "KafkaError",
     "Producer",
+    "close_on_shutdown",
     "flush_kafka",
     "msk_iam",
 ]

@@ -19,7 +19,7 @@ from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import context_of, remaining_seconds
 from lambdakit._internal.lazy import wraps
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
-from lambdakit.kafka._producer import Ledger, Producer, current_ledgers
+from lambdakit.kafka._producer import Ledger, Producer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,22 +49,27 @@ def flush_kafka(
             bound = min(bound, timeout)
         return max(0.0, bound)
 
-    def settle(ledger: Ledger, seconds: float) -> None:
+    def settle(ledger: Ledger, seconds: float) -> bool:
+        """Flush until every message of the call settled, or the time is up; whether it did."""
+        if not ledger.produced:
+            return True
         deadline = time.monotonic() + seconds
-        while ledger.pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            producer.flush(left)
-            if ledger.pending:
-                time.sleep(0.001)  # delivery reports may still be on their way
+        while True:
+            remaining = producer.flush(max(0.0, deadline - time.monotonic()))
+            if remaining == 0 and ledger.accounted():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            if remaining == 0:
+                time.sleep(0.001)  # kafka-python: reports may still be on their way
 
-    def check(ledger: Ledger) -> None:
-        if not ledger.failed and not ledger.pending:
+    def check(ledger: Ledger, complete: bool) -> None:
+        if complete and not ledger.failed:
             return
+        undelivered = ledger.produced - ledger.delivered - ledger.failed
         raise KafkaDeliveryError(
-            f"{ledger.failed + ledger.pending} of {ledger.produced} messages were not delivered "
-            f"({ledger.failed} refused, {ledger.pending} still queued at the flush deadline)"
+            f"{ledger.failed + undelivered} of {ledger.produced} messages were not delivered "
+            f"({ledger.failed} refused, {undelivered} not confirmed by the flush deadline)"
             + (f"; first errors: {'; '.join(ledger.errors)}" if ledger.errors else ""),
             produced=ledger.produced,
             delivered=ledger.delivered,
@@ -79,16 +84,16 @@ def flush_kafka(
                 import asyncio
 
                 ledger = Ledger()
-                token = current_ledgers.set({**current_ledgers.get({}), id(producer): ledger})
+                token = producer.begin(ledger)
+                complete = False
                 try:
-                    result = await function(*args, **kwargs)
-                except BaseException:
-                    await asyncio.to_thread(settle, ledger, budget(args, kwargs))
-                    raise
+                    try:
+                        result = await function(*args, **kwargs)
+                    finally:
+                        complete = await asyncio.to_thread(settle, ledger, budget(args, kwargs))
                 finally:
-                    current_ledgers.reset(token)
-                await asyncio.to_thread(settle, ledger, budget(args, kwargs))
-                check(ledger)
+                    producer.end(ledger, token, complete)
+                check(ledger, complete)
                 return result
 
             wrapper: Callable[..., Any] = async_wrapper
@@ -96,16 +101,16 @@ def flush_kafka(
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
                 ledger = Ledger()
-                token = current_ledgers.set({**current_ledgers.get({}), id(producer): ledger})
+                token = producer.begin(ledger)
+                complete = False
                 try:
-                    result = function(*args, **kwargs)
-                except BaseException:
-                    settle(ledger, budget(args, kwargs))
-                    raise
+                    try:
+                        result = function(*args, **kwargs)
+                    finally:
+                        complete = settle(ledger, budget(args, kwargs))
                 finally:
-                    current_ledgers.reset(token)
-                settle(ledger, budget(args, kwargs))
-                check(ledger)
+                    producer.end(ledger, token, complete)
+                check(ledger, complete)
                 return result
 
             wrapper = sync_wrapper

@@ -10,10 +10,18 @@ With MSK IAM (:func:`~lambdakit.kafka.msk_iam`), a client whose token expired wh
 environment was frozen is replaced too; it is *retired* rather than dropped, so whatever it still
 holds is flushed with the producer.
 
-Every message produced is recorded in the *ledger* of the call in progress for this producer
-(a context variable that ``flush_kafka`` sets), and its delivery report settles it there. That
-is how a flush knows which of the messages still queued or failed belong to this call, and
-under ``process_batch`` to which record.
+Every message produced during a call of a ``flush_kafka``-wrapped function is counted in that
+call's *ledger*; failed deliveries are settled there. That is how a flush knows whether the
+messages of this call (under ``process_batch``: of this record) all got through.
+
+Tracking must cost next to nothing per message (a function producing 10,000 messages should not
+pay for lambdakit's bookkeeping). confluent-kafka clients built here therefore report only
+failed deliveries (``delivery.report.only.error``) to one producer-wide callback, and while a
+single call is in progress its messages go straight to the client: a failure reported to that
+callback belongs to the one call whose messages are outstanding (the *owner*). Success needs no
+report: librdkafka's ``flush`` returns 0 only once every message is delivered or failed and every
+report has been served. When calls overlap (``process_batch(concurrency=N)``, async tasks), the
+others tag each message with their ledger's callback instead, so attribution stays exact.
 """
 
 from __future__ import annotations
@@ -36,20 +44,41 @@ MAX_ERRORS_KEPT = 5
 
 
 class Ledger:
-    """The messages one call produced: how many, how many settled, the first errors."""
+    """The messages one call produced: how many, how many failed (with the first errors), and,
+    where the backend reports successes, how many were delivered."""
 
-    __slots__ = ("_lock", "delivered", "errors", "failed", "produced")
+    __slots__ = (
+        "_lock",
+        "_marks",
+        "chain",
+        "delivered",
+        "errors",
+        "failed",
+        "infers",
+        "report",
+        "tick",
+    )
 
     def __init__(self) -> None:
-        self.produced = 0
+        self._marks: list[None] = []
+        # list.append is atomic: threads of one call can count without a lock.
+        self.tick = self._marks.append
         self.delivered = 0
         self.failed = 0
         self.errors: list[str] = []
         self._lock = allocate_lock()
+        # Whether an empty client queue proves every message settled (confluent-kafka clients
+        # built here); otherwise every message must be reported (kafka-python, factories).
+        self.infers = False
+        self.chain: Callable[[Any, Any], None] | None = None  # the user's on_delivery
+        self.report = self._report  # bound once: the per-message delivery callback
 
     def sent(self) -> None:
-        with self._lock:
-            self.produced += 1
+        self.tick(None)
+
+    @property
+    def produced(self) -> int:
+        return len(self._marks)
 
     def settled(self, error: object | None) -> None:
         with self._lock:
@@ -60,9 +89,24 @@ class Ledger:
                 if len(self.errors) < MAX_ERRORS_KEPT:
                     self.errors.append(str(error))
 
+    def _report(self, error: Any, message: Any) -> None:
+        self.settled(error)
+        if self.chain is not None:
+            self.chain(error, message)
+
     @property
     def pending(self) -> int:
         return self.produced - self.delivered - self.failed
+
+    def accounted(self) -> bool:
+        """Whether, once the client's queue is empty, this ledger knows every outcome."""
+        return self.infers or self.pending <= 0
+
+    def conclude(self, complete: bool) -> None:
+        """The flush is over: with ``complete``, whatever did not fail was delivered."""
+        if complete and self.infers:
+            with self._lock:
+                self.delivered = self.produced - self.failed
 
 
 # The ledgers of the calls in progress, one per producer (a flush_kafka for each producer may
@@ -115,11 +159,21 @@ class Producer:
         self._retired: list[Any] = []  # replaced clients that may still hold messages
         self._credentials = credentials_in(self.config)
         self._pid = 0
-        self._generation = 0
         self._broken = False
         self._lock = allocate_lock()
         self.created = 0  # how many clients were built (observable: once per environment)
-        _register_snapstart(self)
+        # Call tracking (see the module docstring). Only clients built here from confluent-kafka
+        # report failures to _on_report, so only they take the fast path.
+        self._infers = backend == "confluent" and factory is None
+        self._user_report: Callable[[Any, Any], None] | None = None
+        self._user_error: Callable[[Any], None] | None = None
+        self._calls = 0  # calls in progress
+        self._sole: Ledger | None = None  # the only call in progress, when fast
+        self._owner: Ledger | None = None  # whose fast messages may be outstanding
+        # While one call is in progress and its first message has checked the client, the
+        # instance attribute ``produce`` is a closure over that client and ledger (see _fast).
+        self._may_specialise = type(self).produce is Producer.produce
+        _register(self)
 
     # --- the client ---------------------------------------------------------------------------
 
@@ -147,6 +201,7 @@ class Producer:
                 return client
             self._pid = os.getpid()
             self._broken = False
+            self._unspecialise()
             self.created += 1
             return self._client
 
@@ -159,7 +214,12 @@ class Producer:
         if self.backend == "confluent":
             from confluent_kafka import Producer as ConfluentProducer
 
-            config.setdefault("error_cb", self._on_error)
+            self._user_error = config.pop("error_cb", None)
+            self._user_report = config.pop("on_delivery", None)
+            config["error_cb"] = self._on_error
+            config["on_delivery"] = self._on_report
+            # Successes need no report (an empty queue proves them), unless the user asked.
+            config.setdefault("delivery.report.only.error", self._user_report is None)
             return ConfluentProducer(config)
         from kafka import KafkaProducer
 
@@ -175,11 +235,56 @@ class Producer:
         fatal = getattr(error, "fatal", None)
         if callable(fatal) and fatal():
             self._broken = True
+            self._unspecialise()
+        if self._user_error is not None:
+            self._user_error(error)
+
+    def _on_report(self, error: Any, message: Any) -> None:
+        """The client-wide delivery callback: reports of messages sent on the fast path."""
+        owner = self._owner
+        if owner is not None:
+            owner.settled(error)
+        if self._user_report is not None:
+            self._user_report(error, message)
+
+    def _untracked(self, error: Any, message: Any) -> None:
+        """The delivery callback of messages produced outside any call: not the owner's."""
+        if self._user_report is not None:
+            self._user_report(error, message)
+
+    # --- calls (flush_kafka) ------------------------------------------------------------------
+
+    def begin(self, ledger: Ledger) -> Any:
+        """A call starts: its messages are counted in ``ledger``. Returns the token for ``end``."""
+        token = current_ledgers.set({**current_ledgers.get({}), id(self): ledger})
+        with self._lock:
+            self._calls += 1
+            ledger.infers = self._infers
+            ledger.chain = self._user_report
+            self._unspecialise()  # the call's first message checks the client
+            if self._calls == 1 and self._owner is None and self._infers:
+                self._sole = self._owner = ledger
+            else:
+                self._sole = None  # overlapping calls tag their messages
+        return token
+
+    def end(self, ledger: Ledger, token: Any, complete: bool) -> None:
+        """The call's flush is over (``complete``: nothing of it is outstanding)."""
+        current_ledgers.reset(token)
+        ledger.conclude(complete)
+        with self._lock:
+            self._calls -= 1
+            if self._sole is ledger:
+                self._sole = None
+                self._unspecialise()
+            if self._owner is ledger and complete:
+                self._owner = None
 
     def reset(self) -> None:
         """Drop the client (the next message builds a new one): after a restore, or by hand."""
         with self._lock:
             self._client = None
+            self._unspecialise()
             self._retired.clear()
 
     # --- producing ----------------------------------------------------------------------------
@@ -192,7 +297,55 @@ class Producer:
         headers: Mapping[str, Any] | None = None,
         partition: int | None = None,
     ) -> None:
-        """Queue one message; its delivery is settled in the current call's ledger."""
+        """Queue one message; a failed delivery is settled in the current call's ledger."""
+        self._produce(topic, value, key, headers, partition)
+
+    def _specialise(self, client: Any, ledger: Ledger) -> None:
+        """The fast path for the rest of a lone call: ``produce`` becomes a closure over the
+        checked client and the call's ledger, which skips every lookup a message does not need
+        (10,000 messages should cost what the bare client costs). Anything unusual (headers, a
+        partition, a value to encode, a full local queue, an error) takes the full path."""
+        client_produce = client.produce
+        tick = ledger.tick
+        full = self._produce
+
+        def produce(
+            topic: str,
+            value: Any,
+            key: Any = None,
+            headers: Mapping[str, Any] | None = None,
+            partition: int | None = None,
+        ) -> None:
+            if (
+                headers is None
+                and partition is None
+                and ((kind := value.__class__) is bytes or kind is str)
+                and (key is None or (kind := key.__class__) is bytes or kind is str)
+            ):
+                try:
+                    client_produce(topic, value, key)
+                except Exception:
+                    pass  # the full path validates, retries on BufferError, records refusals
+                else:
+                    tick(None)
+                    return
+            full(topic, value, key, headers, partition)
+
+        with self._lock:
+            if self._sole is ledger and self._client is client:
+                self.__dict__["produce"] = produce
+
+    def _unspecialise(self) -> None:
+        self.__dict__.pop("produce", None)
+
+    def _produce(
+        self,
+        topic: str,
+        value: Any,
+        key: Any,
+        headers: Mapping[str, Any] | None,
+        partition: int | None,
+    ) -> None:
         if not isinstance(topic, str) or not topic:
             raise KafkaConfigurationError(f"topic={topic!r}: expected a topic name")
         payload = encode(value, "value")
@@ -224,8 +377,11 @@ class Producer:
             options["headers"] = headers
         if partition is not None:
             options["partition"] = partition
-        if ledger is not None:
-            options["on_delivery"] = lambda error, message: ledger.settled(error)
+        if ledger is None:
+            if self._infers:
+                options["on_delivery"] = self._untracked
+        elif ledger is not self._owner or not self._infers:
+            options["on_delivery"] = ledger.report
         while True:
             try:
                 client.produce(topic, **options)
@@ -237,7 +393,8 @@ class Producer:
                 return
         if ledger is not None:
             ledger.sent()
-        client.poll(0)
+            if ledger is self._sole and self._may_specialise:
+                self._specialise(client, ledger)
 
     def _produce_kafka_python(
         self,
@@ -262,35 +419,45 @@ class Producer:
             future.add_callback(lambda metadata: ledger.settled(None))
             future.add_errback(lambda error: ledger.settled(error or "delivery failed"))
 
-    def flush(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for every queued message to be acknowledged."""
-        if self._retired:
-            self._flush_retired(timeout)
+    def flush(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for every queued message to be delivered or fail;
+        how many are still outstanding (0: all settled, and their reports served)."""
+        remaining = self._flush_retired(timeout) if self._retired else 0
         client = self._client
         if client is not None:
-            self._flush_client(client, timeout)
+            remaining += self._flush_client(client, timeout)
+        if remaining == 0 and self._owner is not None and self._calls == 0:
+            with self._lock:
+                if self._calls == 0:
+                    self._owner = None  # a call that ended before its messages settled
+        return remaining
 
-    def _flush_client(self, client: Any, timeout: float) -> bool:
-        """Flush one client; whether it holds nothing more."""
-        if self.backend == "confluent":
-            return client.flush(max(0.0, timeout)) == 0  # type: ignore[no-any-return]
+    def _flush_client(self, client: Any, timeout: float) -> int:
+        """Flush one client; how many messages it still holds (1 when it cannot say)."""
+        if self.backend == "confluent" or self._factory is not None:
+            left = client.flush(max(0.0, timeout))
+            return left if isinstance(left, int) else 0
         from kafka.errors import KafkaTimeoutError
 
         try:
             client.flush(timeout=max(0.0, timeout))
         except KafkaTimeoutError:  # what is still queued shows in the ledger
-            return False
-        return True
+            return 1
+        return 0
 
-    def _flush_retired(self, timeout: float) -> None:
+    def _flush_retired(self, timeout: float) -> int:
         """Flush replaced clients within the same budget; close those that are empty."""
         import time
 
         deadline = time.monotonic() + timeout
+        remaining = 0
         for client in list(self._retired):
-            if self._flush_client(client, deadline - time.monotonic()):
+            left = self._flush_client(client, deadline - time.monotonic())
+            if left == 0:
                 self._retired.remove(client)
                 _close_client(client)
+            remaining += left
+        return remaining
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush, then drop the client."""
@@ -333,19 +500,30 @@ def _refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
 _producers: list[Any] = []
 
 
-def _register_snapstart(producer: Producer) -> None:
-    """Under SnapStart, connections in the snapshot are dead: rebuild clients after a restore."""
+def _register(producer: Producer) -> None:
+    """Clients cannot be trusted after a SnapStart restore (connections in the snapshot are
+    dead) or in a forked child (a client's threads do not survive ``fork``): drop them then."""
     import weakref
 
     _producers.append(weakref.ref(producer))
     if len(_producers) == 1:
         from lambdakit._internal.snapstart import after_restore
 
-        after_restore(_after_restore)
+        after_restore(_reset_all)
+        os.register_at_fork(after_in_child=_forget_fast_paths)
 
 
-def _after_restore() -> None:
-    for reference in list(_producers):
-        producer = reference()
-        if producer is not None:
-            producer.reset()
+def _live_producers() -> list[Producer]:
+    return [p for p in (reference() for reference in list(_producers)) if p is not None]
+
+
+def _reset_all() -> None:
+    for producer in _live_producers():
+        producer.reset()
+
+
+def _forget_fast_paths() -> None:
+    """In a forked child: the next message goes the full way, which sees the new pid."""
+    for producer in _live_producers():
+        producer._sole = None
+        producer._unspecialise()

@@ -67,8 +67,9 @@ class RecordingProducer(Producer):
             ledger.sent()
             ledger.settled(f"delivery to {topic} refused (RecordingProducer)" if refused else None)
 
-    def flush(self, timeout: float) -> None:
+    def flush(self, timeout: float) -> int:
         """Nothing is ever queued."""
+        return 0
 
     def values(self, topic: str | None = None) -> list[bytes | None]:
         """The values recorded (for ``topic`` only, when given)."""

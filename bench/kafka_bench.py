@@ -1,0 +1,396 @@
+"""Benchmark ``lambdakit.kafka`` against confluent-kafka's ``Producer`` used directly.
+
+Both run against librdkafka's mock cluster, a real Kafka protocol peer
+(``lambdakit.testing.kafka_cluster.MockKafkaCluster(broker_count=1)``, a helper process serving
+127.0.0.1, started by this script), side by side in one run. Every producer, lambdakit's and the
+peers', gets the same configuration: ``bootstrap.servers`` and ``linger.ms=5`` (librdkafka's
+default, written out), nothing else. Every message is a 100-byte value without a key; each side
+writes to topics of its own, one partition each. Cases:
+
+1. Latency of one invocation that produces one message and flushes. lambdakit: a ``Producer``
+   built once (it stands for module scope) and a handler under ``@flush_kafka(producer)`` that
+   calls ``producer.produce(topic, value)``, called with a ``lambdakit.testing.LambdaContext``.
+   Peer: the common mistake, a handler that creates a ``confluent_kafka.Producer``, produces,
+   ``flush()``es and drops it (destroyed when the handler returns, inside the timing). One
+   untimed warm-up call each, then rounds of one peer call and five lambdakit calls: medians per
+   invocation. Target: lambdakit <= 0.1x the peer's time (10x lower latency).
+2. Throughput of 10,000 messages produced in one invocation. lambdakit: a handler under
+   ``@flush_kafka`` calling ``Producer.produce`` 10,000 times. Peer: a reused
+   ``confluent_kafka.Producer``, ``produce`` 10,000 times (``poll(0)`` and retry on
+   ``BufferError``), then ``flush()``. Both clients are warm (connected, topic metadata known)
+   from an untimed run, so this measures the produce + flush path; runs alternate, medians
+   shown as messages per second. The ratio and target are on time (lambdakit / peer): a
+   throughput of at least 0.9x the peer's is a time ratio of at most 1/0.9.
+3. Informational (no target): the same 10,000 messages against the reused peer producer with an
+   ``on_delivery`` callback on every message that counts deliveries, which is what knowing each
+   message's outcome costs in confluent-kafka itself (lambdakit's per-call ledger needs it).
+
+Checks (a failure stops the run with exit status 1): every lambdakit call returns
+(``flush_kafka`` raises when a message of the call was not delivered); every peer flush leaves
+nothing queued; the counting callback saw every message delivered; and at the end each topic's
+high watermark, read back from the broker with a consumer, equals the number of messages sent to
+it. The notes give lambdakit's Python-level calls per message, counted with cProfile on one
+extra 10,000-message invocation (not timed).
+
+Run with ``make bench`` or ``.venv/bin/python bench/kafka_bench.py`` from the project root;
+``--quick`` is a smaller smoke run, ``--markdown`` prints the table as Markdown for the docs.
+Exits non-zero only when a correctness check fails; a missed target is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import confluent_kafka
+from _report import Row, check, print_header, render
+
+from lambdakit.kafka import Producer, flush_kafka
+from lambdakit.testing import LambdaContext
+from lambdakit.testing.kafka_cluster import MockKafkaCluster
+
+HEADER = ["case", "lambdakit", "peer", "ratio (lk/peer time)", "target", "met?"]
+VALUE = b"v" * 100
+LK_CALLS_PER_ROUND = 5  # lambdakit invocations per peer invocation in case 1
+FLUSH_TIMEOUT = 10.0  # seconds; the peers' flush bound (lambdakit's comes from the context)
+THROUGHPUT_TARGET = 1 / 0.9
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int  # case 1: rounds of one peer call and LK_CALLS_PER_ROUND lambdakit calls
+    messages: int  # case 2: messages per invocation
+    reps: int  # case 2: timed runs per side
+
+
+FULL = Sizes(rounds=100, messages=10_000, reps=25)
+QUICK = Sizes(rounds=10, messages=10_000, reps=3)
+
+
+@dataclass(frozen=True)
+class PeerRow(Row):
+    """lambdakit against one named peer (the ``powertools`` field holds the peer's figure).
+    ``per_second``: the figures are seconds per message, shown as messages per second."""
+
+    peer: str = ""
+    per_second: bool = False
+
+    def cells(self) -> list[str]:
+        cells = super().cells()
+        show = rate if self.per_second else (lambda value: figure(value, self.unit))
+        cells[1] = show(self.lambdakit)
+        cells[2] = f"{show(self.powertools)} ({self.peer})"
+        if self.target is not None:
+            cells[4] = f"<= {self.target:.4g}x"
+        return cells
+
+
+def figure(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
+
+
+def rate(seconds_per_message: float) -> str:
+    return f"{1 / seconds_per_message:,.0f} msg/s" if seconds_per_message > 0 else "inf"
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``call`` took (garbage collection off while it runs) and what it returned. No
+    ``gc.collect()`` first: a full collection right before a 100 µs call leaves it cold caches."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = call()
+        return time.perf_counter() - start, result
+    finally:
+        gc.enable()
+
+
+class Sent:
+    """How many messages each topic should hold, checked against the broker at the end."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def verify(self, bootstrap: str) -> None:
+        consumer = confluent_kafka.Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "kafka-bench-verify"}
+        )
+        try:
+            for topic, expected in sorted(self.counts.items()):
+                partition = confluent_kafka.TopicPartition(topic, 0)
+                _, high = consumer.get_watermark_offsets(partition, timeout=FLUSH_TIMEOUT)
+                check(high == expected, f"{topic}: the broker has {high} messages, not {expected}")
+        finally:
+            consumer.close()
+
+
+class Bench:
+    """The cluster, the one producer configuration, and the long-lived producers to close."""
+
+    def __init__(self, cluster: MockKafkaCluster, sent: Sent) -> None:
+        self.cluster = cluster
+        self.sent = sent
+        self.config: dict[str, Any] = {"bootstrap.servers": cluster.bootstrap, "linger.ms": 5}
+        self._producers: list[Any] = []
+
+    def keep(self, producer: Any) -> Any:
+        self._producers.append(producer)
+        return producer
+
+    def close(self) -> None:
+        """Flush and drop every producer kept (this list held the last references)."""
+        while self._producers:
+            producer = self._producers.pop()
+            if isinstance(producer, Producer):
+                producer.close(FLUSH_TIMEOUT)
+            else:
+                queued = producer.flush(FLUSH_TIMEOUT)
+                check(queued == 0, f"a peer producer still had {queued} messages queued")
+            del producer
+
+
+# --- case 1: one message per invocation ----------------------------------------------------------
+
+
+def latency_case(bench: Bench, sizes: Sizes) -> tuple[Row, list[str]]:
+    config, sent = bench.config, bench.sent
+    lk_topic = bench.cluster.create_topic("lambdakit-one-per-call")
+    peer_topic = bench.cluster.create_topic("peer-one-per-call")
+    producer = bench.keep(Producer(config))  # module scope, in effect: built once
+
+    @flush_kafka(producer)
+    def lambdakit_handler(event: Any, context: Any) -> None:
+        producer.produce(lk_topic, VALUE)
+
+    def peer_handler(event: Any, context: Any) -> int:
+        client = confluent_kafka.Producer(config)  # per invocation: the mistake measured
+        client.produce(peer_topic, VALUE)
+        return int(client.flush(FLUSH_TIMEOUT))  # the client is destroyed on return
+
+    def lambdakit_call() -> float:
+        context = LambdaContext()
+        seconds, _ = timed(lambda: lambdakit_handler({}, context))
+        sent.counts[lk_topic] += 1
+        return seconds
+
+    def peer_call() -> float:
+        context = LambdaContext()
+        seconds, queued = timed(lambda: peer_handler({}, context))
+        check(queued == 0, f"per-invocation producer: {queued} messages still queued after flush")
+        sent.counts[peer_topic] += 1
+        return seconds
+
+    lambdakit_call()  # warm-up: builds lambdakit's client, connects, learns the topic
+    peer_call()  # warm-up: imports and first-use costs inside confluent-kafka
+    lk: list[float] = []
+    peer: list[float] = []
+    for _ in range(sizes.rounds):
+        peer.append(peer_call())
+        lk.extend(lambdakit_call() for _ in range(LK_CALLS_PER_ROUND))
+    check(producer.created == 1, f"lambdakit built {producer.created} clients, expected 1")
+    row = PeerRow(
+        "produce 1 message + flush, per invocation",
+        statistics.median(lk) * 1e6,
+        statistics.median(peer) * 1e6,
+        "µs",
+        0.1,
+        peer="new confluent-kafka Producer per invocation",
+    )
+    notes = [
+        f"per invocation: lambdakit {len(lk)} calls, median {statistics.median(lk) * 1e6:.0f} µs "
+        f"(min-max {min(lk) * 1e6:.0f}-{max(lk) * 1e6:,.0f}); new Producer per call "
+        f"{len(peer)} calls, median {statistics.median(peer) * 1e3:.2f} ms "
+        f"(min-max {min(peer) * 1e3:.2f}-{max(peer) * 1e3:.2f})",
+    ]
+    return row, notes
+
+
+# --- case 2: 10,000 messages in one invocation ---------------------------------------------------
+
+
+def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
+    config, sent, n = bench.config, bench.sent, sizes.messages
+    lk_topic = bench.cluster.create_topic("lambdakit-10k")
+    peer_topic = bench.cluster.create_topic("peer-10k")
+    callback_topic = bench.cluster.create_topic("peer-callback-10k")
+    producer = bench.keep(Producer(config))
+    client = bench.keep(confluent_kafka.Producer(config))  # the peer's reused producer
+    delivered = [0]
+
+    @flush_kafka(producer)
+    def lambdakit_handler(event: Any, context: Any) -> None:
+        for _ in range(n):
+            producer.produce(lk_topic, VALUE)
+
+    def peer_handler(event: Any, context: Any) -> int:
+        for _ in range(n):
+            while True:
+                try:
+                    client.produce(peer_topic, VALUE)
+                    break
+                except BufferError:  # the local queue is full: serve delivery reports
+                    client.poll(0)
+        return int(client.flush(FLUSH_TIMEOUT))
+
+    def count(error: Any, message: Any) -> None:
+        if error is None:
+            delivered[0] += 1
+
+    def callback_handler(event: Any, context: Any) -> int:
+        for _ in range(n):
+            while True:
+                try:
+                    client.produce(callback_topic, VALUE, on_delivery=count)
+                    break
+                except BufferError:
+                    client.poll(0)
+        return int(client.flush(FLUSH_TIMEOUT))
+
+    def run(name: str) -> float:
+        context = LambdaContext()
+        if name == "lambdakit":
+            seconds, _ = timed(lambda: lambdakit_handler({}, context))
+            sent.counts[lk_topic] += n
+            return seconds
+        if name == "peer":
+            seconds, queued = timed(lambda: peer_handler({}, context))
+            sent.counts[peer_topic] += n
+        else:
+            before = delivered[0]
+            seconds, queued = timed(lambda: callback_handler({}, context))
+            sent.counts[callback_topic] += n
+            check(delivered[0] - before == n, f"{name}: {delivered[0] - before} of {n} delivered")
+        check(queued == 0, f"{name}: {queued} messages still queued after flush")
+        return seconds
+
+    sides = ("lambdakit", "peer", "peer+callback")
+    for name in sides:  # warm-up: connections and topic metadata
+        run(name)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(sizes.reps):
+        for name in sides:
+            times[name].append(run(name))
+    median = {name: statistics.median(times[name]) for name in sides}
+    case = f"{n:,} messages in one invocation"
+    rows: list[Row] = [
+        PeerRow(
+            case,
+            median["lambdakit"] / n,
+            median["peer"] / n,
+            "s",
+            THROUGHPUT_TARGET,
+            peer="reused confluent-kafka Producer",
+            per_second=True,
+        ),
+        PeerRow(
+            case,
+            median["lambdakit"] / n,
+            median["peer+callback"] / n,
+            "s",
+            None,
+            peer="reused Producer + on_delivery per message",
+            per_second=True,
+        ),
+    ]
+    notes = [
+        f"{n:,} messages: ms per run, median (min-max) of {sizes.reps}: "
+        + "; ".join(
+            f"{name} {median[name] * 1e3:.1f} ({min(times[name]) * 1e3:.1f}-"
+            f"{max(times[name]) * 1e3:.1f})"
+            for name in sides
+        ),
+        profile_note(lambdakit_handler, n),
+    ]
+    sent.counts[lk_topic] += n  # the profiled invocation
+    return rows, notes
+
+
+def profile_note(handler: Handler, n: int) -> str:
+    """lambdakit's function calls per message in one invocation, from cProfile (the calls, not
+    the times: the profiler's own overhead per call distorts those)."""
+    profiler = cProfile.Profile()
+    context = LambdaContext()
+    profiler.enable()
+    handler({}, context)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    calls: Counter[str] = Counter()
+    for (path, _, function), (_, total_calls, *_) in stats.items():
+        if path == "~":  # built-ins: "<method 'poll' of 'cimpl.Producer' objects>" -> cimpl.P...
+            method = re.fullmatch(r"<method '(.+)' of '(.+)' objects>", function)
+            name = f"{method[2]}.{method[1]}" if method else function.strip("<>").split()[-1]
+        else:
+            name = f"{path.rsplit('/', 1)[-1]}:{function}"
+        calls[name] += total_calls
+    frequent = [(name, count) for name, count in calls.most_common() if count >= n // 2]
+    listed = ", ".join(f"{name} {count / n:.2g}" for name, count in frequent)
+    return f"lambdakit calls per message (cProfile, one {n:,}-message invocation): {listed}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer invocations and runs, for a smoke test"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+
+    started = time.perf_counter()
+    sent = Sent()
+    with MockKafkaCluster(broker_count=1) as cluster:
+        bench = Bench(cluster, sent)
+        latency_row, latency_notes = latency_case(bench, sizes)
+        rate_rows, rate_notes = throughput_case(bench, sizes)
+        bench.close()  # before the cluster stops, or librdkafka logs the lost connections
+        sent.verify(cluster.bootstrap)
+        bootstrap = cluster.bootstrap
+    rows = [latency_row, *rate_rows]
+
+    print_header(
+        f"confluent-kafka {version('confluent-kafka')} (librdkafka "
+        f"{confluent_kafka.libversion()[0]}); librdkafka mock cluster, 1 broker at {bootstrap} "
+        "(helper process, same machine)",
+        f"every producer: linger.ms=5, 100-byte values, 1-partition topics; per invocation: "
+        f"medians of {sizes.rounds * LK_CALLS_PER_ROUND} lambdakit and {sizes.rounds} peer calls, "
+        f"interleaved; {sizes.messages:,} messages: medians of {sizes.reps} alternating runs; "
+        "GC off while timing; ratio = lambdakit time / peer time"
+        + (" [--quick]" if args.quick else ""),
+    )
+    print(render(rows, args.markdown, HEADER))
+    missed = [row for row in rows if row.missed]
+    print()
+    print(f"targets missed: {len(missed)} of {sum(row.target is not None for row in rows)}")
+    for row in missed:
+        assert row.target is not None
+        ratio = row.lambdakit / row.powertools
+        print(
+            f"- {row.case}: {ratio:.3f}x, target <= {row.target:.4g}x "
+            f"(lambdakit needs to be {ratio / row.target:.2f}x as fast)"
+        )
+    print()
+    print(
+        "Notes (every message of every run was delivered; each topic's high watermark equals "
+        f"the messages sent to it, {sum(sent.counts.values()):,} in all):"
+    )
+    for note in (*latency_notes, *rate_notes):
+        print(f"- {note}")
+    print(f"- run time {time.perf_counter() - started:.1f} s, mock cluster start included")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
