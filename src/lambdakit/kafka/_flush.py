@@ -84,6 +84,7 @@ def flush_kafka(
                 import asyncio
 
                 ledger = Ledger()
+                ledger.deadline = time.monotonic() + budget(args, kwargs)
                 token = producer.begin(ledger)
                 complete = False
                 try:
@@ -101,6 +102,7 @@ def flush_kafka(
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
                 ledger = Ledger()
+                ledger.deadline = time.monotonic() + budget(args, kwargs)
                 token = producer.begin(ledger)
                 complete = False
                 try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock
 from contextvars import ContextVar
+from time import monotonic as _monotonic
 
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
@@ -51,6 +52,7 @@ class Ledger:
         "_lock",
         "_marks",
         "chain",
+        "deadline",
         "delivered",
         "errors",
         "failed",
@@ -71,6 +73,7 @@ class Ledger:
         # built here); otherwise every message must be reported (kafka-python, factories).
         self.infers = False
         self.chain: Callable[[Any, Any], None] | None = None  # the user's on_delivery
+        self.deadline: float | None = None  # monotonic; when the call's flush must give up
         self.report = self._report  # bound once: the per-message delivery callback
 
     def sent(self) -> None:
@@ -90,7 +93,7 @@ class Ledger:
                     self.errors.append(str(error))
 
     def _report(self, error: Any, message: Any) -> None:
-        self.settled(error)
+        self.settled(error if error is None else described(error, message))
         if self.chain is not None:
             self.chain(error, message)
 
@@ -107,6 +110,12 @@ class Ledger:
         if complete and self.infers:
             with self._lock:
                 self.delivered = self.produced - self.failed
+
+
+def described(error: Any, message: Any) -> str:
+    """A delivery error with the topic it happened on (confluent-kafka's own text omits it)."""
+    topic = getattr(message, "topic", None)
+    return f"{topic()}: {error}" if callable(topic) else str(error)
 
 
 # The ledgers of the calls in progress, one per producer (a flush_kafka for each producer may
@@ -173,6 +182,7 @@ class Producer:
         # While one call is in progress and its first message has checked the client, the
         # instance attribute ``produce`` is a closure over that client and ledger (see _fast).
         self._may_specialise = type(self).produce is Producer.produce
+        self._max_block_ms = DEFAULT_MAX_BLOCK_MS  # kafka-python: send()'s own bound
         _register(self)
 
     # --- the client ---------------------------------------------------------------------------
@@ -191,7 +201,11 @@ class Producer:
             return client
         with self._lock:
             client = self._client
-            if client is None or self._pid != os.getpid() or self._broken:
+            if client is not None and self._pid != os.getpid():
+                _abandon([client, *self._retired])  # the parent's, not this process's
+                self._retired = []
+                client = self._client = None
+            if client is None or self._broken:
                 self._client = self._build()
             elif credentials is not None and credentials.expired():
                 # Its connections ended with its token; what it still queues is flushed later.
@@ -228,6 +242,7 @@ class Producer:
         # kafka-python blocks send() up to max_block_ms (60 s) waiting for metadata; a Lambda
         # invocation should learn much sooner that the cluster is unreachable.
         config.setdefault("max_block_ms", DEFAULT_MAX_BLOCK_MS)
+        self._max_block_ms = int(config["max_block_ms"])
         return KafkaProducer(**config)
 
     def _on_error(self, error: Any) -> None:
@@ -243,7 +258,7 @@ class Producer:
         """The client-wide delivery callback: reports of messages sent on the fast path."""
         owner = self._owner
         if owner is not None:
-            owner.settled(error)
+            owner.settled(error if error is None else described(error, message))
         if self._user_report is not None:
             self._user_report(error, message)
 
@@ -405,8 +420,14 @@ class Producer:
         partition: int | None,
         ledger: Ledger | None,
     ) -> None:
+        client = self.client
+        if ledger is not None and ledger.deadline is not None:
+            # send() waits for metadata up to the client's max_block_ms, which is read at every
+            # send: bound this one by what is left of the call's budget.
+            left_ms = int((ledger.deadline - _monotonic()) * 1000)
+            client.config["max_block_ms"] = max(0, min(self._max_block_ms, left_ms))
         try:
-            future = self.client.send(
+            future = client.send(
                 topic, value=payload, key=key, headers=headers or None, partition=partition
             )
         except Exception as exc:
@@ -447,25 +468,39 @@ class Producer:
 
     def _flush_retired(self, timeout: float) -> int:
         """Flush replaced clients within the same budget; close those that are empty."""
-        import time
-
-        deadline = time.monotonic() + timeout
+        deadline = _monotonic() + timeout
         remaining = 0
         for client in list(self._retired):
-            left = self._flush_client(client, deadline - time.monotonic())
+            left = self._flush_client(client, deadline - _monotonic())
             if left == 0:
                 self._retired.remove(client)
                 _close_client(client)
             remaining += left
         return remaining
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Flush, then drop the client."""
-        self.flush(timeout)
-        client, self._client = self._client, None
-        retired, self._retired = self._retired, []
-        for each in (*retired, client):
+    def close(self, timeout: float = 5.0) -> int:
+        """Flush for up to ``timeout`` seconds, then drop the client; how many messages were
+        still undelivered then. Those are purged (their calls, if still flushing, see them
+        fail) and logged as a warning: a bounded close cannot wait for a broker that is gone."""
+        left = self.flush(timeout)
+        with self._lock:
+            client, self._client = self._client, None
+            retired, self._retired = self._retired, []
+            self._unspecialise()
+            inherited = self._pid != os.getpid()
+        clients = [each for each in (*retired, client) if each is not None]
+        if inherited:
+            _abandon(clients)  # a forked child must not tear down its parent's clients
+            return 0
+        for each in clients:
             _close_client(each)
+        if left:
+            from lambdakit._internal.lazy import get_logger
+
+            get_logger("lambdakit.kafka").warning(
+                "Producer.close: %d message(s) undelivered after %.3f s were dropped", left, timeout
+            )
+        return left
 
     def __repr__(self) -> str:
         servers = self.config.get("bootstrap.servers") or self.config.get("bootstrap_servers")
@@ -473,10 +508,40 @@ class Producer:
 
 
 def _close_client(client: Any) -> None:
-    """kafka-python clients have ``close``; confluent-kafka's (before 2.5) do not."""
+    """Close without waiting: confluent-kafka's ``close`` (2.5+) and destructor would first
+    flush whatever is queued, with no bound, so purge that first; kafka-python's ``close``
+    takes a timeout."""
+    if callable(getattr(client, "purge", None)):
+        if len(client):
+            client.purge()
+            client.flush(0)  # serve the purged messages' reports
+        closer = getattr(client, "close", None)
+        if callable(closer):
+            closer()
+        return
     closer = getattr(client, "close", None)
-    if callable(closer):
+    if not callable(closer):
+        return
+    try:
+        closer(timeout=0)
+    except TypeError:  # a factory's client without a timeout
         closer()
+    except Exception:
+        # kafka-python's close gives up at its own flush timeout, leaving its sender thread
+        # running: stop that as its close would have.
+        sender = getattr(client, "_sender", None)
+        if sender is not None and callable(getattr(sender, "force_close", None)):
+            sender.force_close()
+
+
+def _abandon(clients: list[Any]) -> None:
+    """Keep clients inherited through ``fork`` alive for good. Their threads live in the
+    parent; destroying one here (librdkafka's ``rd_kafka_destroy``) waits for those threads,
+    which in the child never end. One leaked object per client beats a hung child."""
+    import ctypes
+
+    for client in clients:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(client))
 
 
 def _refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
