@@ -1,17 +1,27 @@
 """`make demo`: run the order function on a generated SQS batch and show what Lambda would do.
 
-Starts AWS's DynamoDB Local (lambdakit.testing.dynamodb_local) for the idempotency table and
-points the app's store at it through the standard ``AWS_ENDPOINT_URL_DYNAMODB`` variable. Builds
-a real-shaped SQS event with lambdakit.testing in which one order arrives twice (two messages,
-one order id), invokes the handler the way the Lambda runtime does, and prints which orders
-succeeded (deleted from the queue), which message was a duplicate (answered with the stored
-receipt, not charged again) and which are reported in ``batchItemFailures`` (made visible again
-and retried). DynamoDB Local is stopped on exit.
+Starts three local servers and stops them on exit: AWS's DynamoDB Local
+(lambdakit.testing.dynamodb_local) for the idempotency table, reached through the standard
+``AWS_ENDPOINT_URL_DYNAMODB`` variable; moto in server mode for Secrets Manager; and librdkafka's
+Kafka mock cluster (lambdakit.testing.kafka_cluster), a real Kafka protocol peer, with the topic
+the app publishes to. ``KAFKA_BOOTSTRAP`` is set before the app is imported, since the app reads
+it at import (and refuses to load without it).
+
+Builds a real-shaped SQS event with lambdakit.testing in which one order arrives twice (two
+messages, one order id), invokes the handler the way the Lambda runtime does, and prints which
+orders succeeded (deleted from the queue), which message was a duplicate (answered with the
+stored receipt, not charged again) and which are reported in ``batchItemFailures`` (made visible
+again and retried). Then it reads the topic back from the start with a consumer group of its
+own and checks it against the batch: every order that succeeded was published once per message
+that succeeded (so the order sent twice is published twice, with the same key and bytes), with
+its stored receipt as the value, and no failed order was published. It exits 1 if not.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -22,14 +32,16 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-import app
 
 from lambdakit.testing import LambdaContext, sqs_event
 from lambdakit.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, find_dynamodb_local
+from lambdakit.testing.kafka_cluster import KafkaClusterError, MockKafkaCluster
+
+sys.path.insert(0, str(Path(__file__).parent))  # the app is imported in run(), once Kafka is up
+
+READ_BACK_SECONDS = 20.0  # upper bound for reading the topic back; it takes well under 1 s
 
 ORDERS = [
     {"order_id": "o-1001", "amount": "19.99"},
@@ -49,9 +61,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         server = DynamoDBLocal(find_dynamodb_local(Path(__file__).resolve().parent))
-        with server as ddb, moto_server() as secrets_endpoint:
-            return run(ddb, secrets_endpoint)
-    except DynamoDBLocalError as exc:
+        with server as ddb, moto_server() as secrets_endpoint, MockKafkaCluster() as kafka:
+            return run(ddb, secrets_endpoint, kafka)
+    except (DynamoDBLocalError, KafkaClusterError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
 
@@ -71,7 +83,7 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
+def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> int:
     # Before the first requests: lambdakit's clients are created lazily and honour
     # AWS_ENDPOINT_URL_<SERVICE>. The local servers accept any credentials.
     os.environ.update(
@@ -80,7 +92,9 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
         AWS_ACCESS_KEY_ID="demo",
         AWS_SECRET_ACCESS_KEY="demo",
         AWS_DEFAULT_REGION="us-east-1",
+        KAFKA_BOOTSTRAP=kafka.bootstrap,
     )
+    app = importlib.import_module("app")  # its producer connects on the first message only
     table = app.store.table_name
     ddb.create_idempotency_table(table)
     print(f"DynamoDB Local is running at {ddb.endpoint_url}; created table {table!r}.")
@@ -92,7 +106,13 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
     )
     print(
         f"Secrets Manager (moto server) at {secrets_endpoint} holds {app.PAYMENTS_SECRET!r}; "
-        "the handler gets its api_key through @inject_secrets.\n"
+        "the handler gets its api_key through @inject_secrets."
+    )
+    kafka.create_topic(app.ORDERS_TOPIC, partitions=3)
+    print(
+        f"Kafka mock cluster (librdkafka) at {kafka.bootstrap} has the topic "
+        f"{app.ORDERS_TOPIC!r} (3 partitions); the handler publishes each order it charges there "
+        "through @flush_kafka.\n"
     )
 
     event = sqs_event(ORDERS, queue_name="orders")
@@ -136,7 +156,7 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
                 f"Order {receipt['order_id']} came in two messages, run side by side "
                 f"(concurrency=8): {receipt['message_id'][:8]} took the idempotency lock and "
                 f"charged it; {record['messageId'][:8]} returned the stored receipt without "
-                "running, so it is deleted too.",
+                "running, so it is deleted too; the receipt is published again (below).",
                 width=100,
             )
         )
@@ -160,7 +180,134 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str) -> int:
             f"  {item['id']['S'][:26]}...  {item['status']['S']}  expires in {minutes:.0f} min  "
             f"{receipt['order_id']}: {receipt['charge_id']} by {receipt['message_id'][:8]}"
         )
+
+    app.producer.close()  # everything is acknowledged already: flush_kafka waited for it
+    return check_topic(app, kafka, records, failed, receipts)
+
+
+def check_topic(
+    app: ModuleType,
+    kafka: MockKafkaCluster,
+    records: list[dict[str, Any]],
+    failed: set[str],
+    receipts: dict[str, dict[str, Any]],
+) -> int:
+    """Read the topic back and compare it with the batch; 0 if it holds what it should."""
+    topic = app.ORDERS_TOPIC
+    expected: collections.Counter[str] = collections.Counter()  # order id -> copies
+    rejected = set()
+    for record in records:
+        order_id = _order_id(record["body"])
+        if record["messageId"] in failed:
+            rejected.add(order_id or record["body"])
+        else:
+            expected[order_id or ""] += 1
+    rejected -= set(expected)  # an order that succeeded in another message is published
+    group = f"demo-{uuid.uuid4().hex[:8]}"
+    messages = read_topic(kafka, topic, group)
+
+    print(f"\nTopic {topic!r}, read back from the start by consumer group {group!r}:")
+    for message in messages:
+        receipt = json.loads(message["value"])
+        print(
+            f"  partition {message['partition']}  offset {message['offset']}  "
+            f"key {message['key']}  {receipt['amount']:>6}  {receipt['charge_id']} "
+            f"by {receipt['message_id'][:8]}"
+        )
+    published = collections.Counter(message["key"] for message in messages)
+    problems = [
+        f"order {order_id}: published {published[order_id]} time(s), expected {expected[order_id]}"
+        for order_id in sorted(set(expected) | set(published) - rejected)
+        if published[order_id] != expected[order_id]
+    ]
+    problems += [f"failed order {order!r} was published" for order in rejected if published[order]]
+    for message in messages:
+        stored = receipts.get(message["key"])
+        if stored is None or message["value"] != app.published_value(stored):
+            problems.append(
+                f"partition {message['partition']} offset {message['offset']}: the value is not "
+                f"the stored receipt of order {message['key']}"
+            )
+    if problems:
+        print("\nThe topic does not hold what the batch published:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+    twice = sorted(order for order, count in expected.items() if count > 1)
+    print(
+        f"\n{len(messages)} messages for {len(expected)} charged orders, as expected: key = order "
+        "id, value = the order's stored receipt."
+    )
+    for order in twice:
+        print(
+            textwrap.fill(
+                f"Order {order} is there {expected[order]} times, byte for byte the same: each of "
+                "its messages published the receipt. Publishing is at least once (a retry after a "
+                "failed delivery publishes again too); consumers deduplicate on the key.",
+                width=100,
+            )
+        )
+    print(
+        f"The {len(rejected)} failed orders were not published: nothing is announced before it is "
+        "charged."
+    )
     return 0
+
+
+def read_topic(kafka: MockKafkaCluster, topic: str, group: str) -> list[dict[str, Any]]:
+    """Every message of ``topic`` (all partitions, up to their high watermarks), in partition
+    and offset order: ``partition``, ``offset``, ``key`` (str) and ``value`` (str)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A new consumer group joins once the broker's initial rebalance delay has passed (3 s by
+    # default); the mock cluster can make it 0.
+    kafka.rebalance_delay(0)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        # The producer waited for every acknowledgement, so the watermarks say how many to read.
+        total = 0
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            total += high - low
+        consumer.subscribe([topic])
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + READ_BACK_SECONDS
+        while len(messages) < total and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error() is not None:
+                raise KafkaClusterError(f"reading {topic!r}: {message.error()}")
+            messages.append(
+                {
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                    "key": (message.key() or b"").decode(),
+                    "value": message.value().decode(),
+                }
+            )
+    finally:
+        consumer.close()
+    if len(messages) < total:
+        raise KafkaClusterError(f"read {len(messages)} of the {total} messages of {topic!r}")
+    return sorted(messages, key=lambda message: (message["partition"], message["offset"]))
+
+
+def _order_id(body: str) -> str | None:
+    try:
+        order = json.loads(body)
+    except ValueError:
+        return None
+    return order.get("order_id") if isinstance(order, dict) else None
 
 
 def _receipt(item: dict[str, Any]) -> dict[str, Any]:
