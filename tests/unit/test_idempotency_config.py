@@ -301,3 +301,25 @@ class TestResults:
     def test_what_is_not_json_is_refused(self, result: Any) -> None:
         with pytest.raises(IdempotencySerializationError, match="cannot be stored as JSON"):
             dump_result(result)
+
+
+def test_a_missing_key_under_process_batch_names_the_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from lambdakit.batch import process_batch
+    from lambdakit.testing import LambdaContext
+
+    @process_batch
+    @idempotent(InMemoryStore(), key="body.order_id", raise_on_missing_key=True)
+    def record_handler(record: SQSRecord) -> None:
+        return None
+
+    event = sqs_event([{"order_id": "o-1"}, {"no": "id"}])
+    with caplog.at_level(logging.WARNING, logger="lambdakit.batch"):
+        response = record_handler(event, LambdaContext(timeout=10))
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    [failure] = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert isinstance(failure, IdempotencyKeyError)
+    assert str(failure) == "Records[1]: key='body.order_id': found nothing to build the key from"

@@ -165,6 +165,9 @@ class KeyMaker:
         selected = self._select(self.key_expression, documents)
         if is_missing(selected):
             where = f"key={self.key_source!r}" if self.key_source else "the payload"
+            index = getattr(documents.payload, "index", None)
+            if isinstance(documents.payload, RecordView) and index is not None:
+                where = f"Records[{index}]: {where}"  # which record, under process_batch
             if raise_on_missing:
                 raise IdempotencyKeyError(f"{where}: found nothing to build the key from")
             return None
