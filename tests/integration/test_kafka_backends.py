@@ -456,6 +456,9 @@ def in_forked_child(body: Callable[[], dict[str, Any]], stderr_path: Path) -> di
     then is killed.
     """
     read_end, write_end = os.pipe()
+    import gc
+
+    gc.collect()  # an earlier test's confluent client collected in the child would crash it
     pid = os.fork()
     if pid == 0:  # the child
         code = 1

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import gc
+import os
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -24,6 +28,9 @@ from lambdakit.testing.kafka_cluster import (
     UNKNOWN_TOPIC_OR_PART,
     MockKafkaCluster,
 )
+
+INIT_PRODUCER_ID = 22  # the ApiKey
+CLUSTER_AUTHORIZATION_FAILED = 31
 
 
 def managed(cluster: MockKafkaCluster, **extra: Any) -> Producer:
@@ -160,3 +167,175 @@ def test_the_users_own_delivery_and_error_callbacks_still_see_every_report(
     producer.produce(good, "outside any call")  # untracked, but the user still hears of it
     producer.flush(10)
     assert reports[-1] == (good, True)
+
+
+# --- what a review found: each test failed before its fix -------------------------------------
+
+
+def test_a_message_from_outside_the_call_is_not_charged_to_it(
+    kafka_cluster: MockKafkaCluster, refusing_topic: str
+) -> None:
+    good = kafka_cluster.create_topic()
+    producer = managed(kafka_cluster)
+
+    @flush_kafka(producer, timeout=10)
+    def handler(event: Any, context: Any) -> str:
+        producer.produce(good, "first")  # the call's fast path is now in place
+        # A thread that did not inherit the call's context produces to a refusing topic.
+        stray = threading.Thread(target=producer.produce, args=(refusing_topic, "not mine"))
+        stray.start()
+        stray.join()
+        producer.produce(good, "second")
+        return "ok"
+
+    assert handler({}, LambdaContext(timeout=30)) == "ok"
+    producer.flush(10)
+
+
+def test_a_produce_kept_from_an_earlier_call_counts_in_the_call_that_uses_it(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    good, missing = kafka_cluster.create_topic(), kafka_cluster.create_topic()
+    producer = managed(kafka_cluster, **{"message.timeout.ms": 300})
+    kept: list[Any] = []
+
+    @flush_kafka(producer, timeout=10)
+    def first(event: Any, context: Any) -> None:
+        producer.produce(good, "1")
+        kept.append(producer.produce)  # after the first message: the call's fast path
+
+    @flush_kafka(producer, timeout=10)
+    def second(event: Any, context: Any) -> str:
+        kept[0](missing, "never delivered")
+        return "claimed success"
+
+    first({}, LambdaContext(timeout=30))
+    kafka_cluster.topic_error(missing, UNKNOWN_TOPIC_OR_PART)
+    try:
+        with pytest.raises(KafkaDeliveryError) as caught:
+            second({}, LambdaContext(timeout=30))
+    finally:
+        kafka_cluster.clear_topic_error(missing)
+    assert (caught.value.produced, caught.value.failed) == (1, 1)
+
+
+def test_after_a_fatal_error_the_next_call_gets_a_new_client(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = managed(kafka_cluster, **{"enable.idempotence": True})
+
+    @flush_kafka(producer, timeout=5)
+    def handler(event: Any, context: Any) -> str:
+        producer.produce(topic, b"x")
+        return "ok"
+
+    # The idempotent producer's InitProducerId is refused: a fatal error for that client, after
+    # which everything it is asked to do fails with _FATAL.
+    kafka_cluster.request_errors(INIT_PRODUCER_ID, *[CLUSTER_AUTHORIZATION_FAILED] * 3)
+    results = []
+    try:
+        for _ in range(2):
+            try:
+                results.append(handler({}, LambdaContext(timeout=30)))
+            except KafkaDeliveryError as exc:
+                results.append("fatal" if "_FATAL" in str(exc) else "failed")
+    finally:
+        kafka_cluster.clear_request_errors(INIT_PRODUCER_ID)
+    assert "fatal" in results
+    # Once the cluster lets it, a new client serves the environment again.
+    assert handler({}, LambdaContext(timeout=30)) == "ok"
+    assert producer.created >= 2
+
+
+def test_replacing_the_client_mid_call_loses_nothing(kafka_cluster: MockKafkaCluster) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = managed(kafka_cluster, **{"linger.ms": 1000})
+
+    @flush_kafka(producer, timeout=10)
+    def handler(event: Any, context: Any) -> None:
+        for n in range(100):
+            producer.produce(topic, str(n))
+        producer.reset()  # what a SnapStart restore does; by hand here, with messages queued
+        producer.produce(topic, "after")
+
+    handler({}, LambdaContext(timeout=30))
+    assert high_watermark(kafka_cluster, topic) == 101
+
+
+def test_one_flush_keeps_to_one_budget_across_replaced_clients(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = managed(kafka_cluster)
+    producer.produce(topic, "warm")
+    producer.flush(10)
+    kafka_cluster.broker_down(1)
+    try:
+        producer.produce(topic, "queued on the old client")
+        producer.reset()
+        producer.produce(topic, "queued on the new client")
+        started = time.monotonic()
+        assert producer.flush(1.0) > 0
+        elapsed = time.monotonic() - started
+    finally:
+        kafka_cluster.broker_up(1)
+    assert elapsed < 1.5  # not a second per client
+    producer.flush(10)
+
+
+def test_a_forked_child_closes_without_touching_its_parents_client(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic()
+    producer = managed(kafka_cluster, **{"linger.ms": 60_000, "message.timeout.ms": 120_000})
+    producer.produce(topic, "queued in the parent")
+    read, write = os.pipe()
+    gc.collect()  # a confluent client of an earlier test collected in the child would crash it
+    pid = os.fork()
+    if pid == 0:  # the child: closing must neither flush nor destroy the parent's client
+        try:
+            started = time.monotonic()
+            left = producer.close(1)
+            os.write(write, f"{left} {time.monotonic() - started:.3f}".encode())
+        except BaseException as exc:
+            os.write(write, repr(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        said = answer.read()
+    _, status = os.waitpid(pid, 0)
+    assert said, f"the child said nothing (wait status {status})"
+    left, elapsed = said.split()
+    assert (int(left), float(elapsed) < 0.5) == (0, True)
+    assert producer.flush(10) == 0  # the parent's message is still the parent's to deliver
+    assert high_watermark(kafka_cluster, topic) == 1
+
+
+def test_the_users_callback_hears_overlapping_calls_on_a_cold_start(
+    kafka_cluster: MockKafkaCluster, refusing_topic: str
+) -> None:
+    good = kafka_cluster.create_topic()
+    reports: list[bool] = []
+    producer = managed(
+        kafka_cluster, on_delivery=lambda error, message: reports.append(error is None)
+    )
+
+    @process_batch(concurrency=4)
+    @flush_kafka(producer, timeout=10)
+    def record_handler(record: Any) -> None:
+        producer.produce(refusing_topic if record.body == "bad" else good, record.body)
+
+    record_handler(sqs_event(["good", "good", "bad", "good"]), LambdaContext(timeout=30))
+    assert sorted(reports) == [False, True, True, True]
+
+
+def high_watermark(cluster: MockKafkaCluster, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "watermarks"})
+    try:
+        return int(consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1])
+    finally:
+        consumer.close()

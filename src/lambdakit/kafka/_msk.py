@@ -107,8 +107,15 @@ class MskIamToken:
         return {}
 
     def expired(self) -> bool:
-        """Whether the token last handed to the client is past (or at the margin of) its life."""
-        return self._token is not None and self._clock() >= self._valid_until - EXPIRY_MARGIN_S
+        """Whether the token last handed to the client is past (or at the margin of) its life:
+        on the monotonic clock (which counts through a freeze), or on the wall clock MSK judges
+        it by (in case the monotonic clock stalled, as in a paused VM)."""
+        if self._token is None:
+            return False
+        return (
+            self._clock() >= self._valid_until - EXPIRY_MARGIN_S
+            or time.time() >= self._expiry_epoch - EXPIRY_MARGIN_S
+        )
 
     def prime(self) -> None:
         """A new client is being built: make its token now, so that a signing failure (no
@@ -134,10 +141,11 @@ class MskIamToken:
         token, expiry_ms = generate(self.region)
         expiry_epoch = expiry_ms / 1000  # the signer says milliseconds; librdkafka wants seconds
         lifetime = expiry_epoch - time.time()
-        if lifetime <= 0:
+        if lifetime <= 2 * EXPIRY_MARGIN_S:  # it would count as expired at once, every time
             raise KafkaConfigurationError(
-                f"msk_iam({self.region!r}): the signer made a token that has already expired "
-                f"(expiry {expiry_epoch:.0f}, now {time.time():.0f}): is the system clock wrong?"
+                f"msk_iam({self.region!r}): the signer made a token that expires in "
+                f"{lifetime:.0f} s (expiry {expiry_epoch:.0f}, now {time.time():.0f}): is the "
+                "system clock wrong?"
             )
         self._token = token
         self._valid_until = self._clock() + lifetime

@@ -31,6 +31,7 @@ from _thread import allocate_lock
 from contextvars import ContextVar
 from time import monotonic as _monotonic
 
+from lambdakit._internal.lazy import get_logger
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 BACKENDS = ("confluent", "kafka-python")
 DEFAULT_MAX_BLOCK_MS = 10_000
 MAX_ERRORS_KEPT = 5
+FATAL_CODE = -150  # librdkafka's RD_KAFKA_RESP_ERR__FATAL
 
 
 class Ledger:
@@ -54,10 +56,12 @@ class Ledger:
         "chain",
         "deadline",
         "delivered",
+        "ended",
         "errors",
         "failed",
         "infers",
         "report",
+        "scope",
         "tick",
     )
 
@@ -74,6 +78,8 @@ class Ledger:
         self.infers = False
         self.chain: Callable[[Any, Any], None] | None = None  # the user's on_delivery
         self.deadline: float | None = None  # monotonic; when the call's flush must give up
+        self.scope: object = None  # the call's entry in current_ledgers (set by begin)
+        self.ended = False
         self.report = self._report  # bound once: the per-message delivery callback
 
     def sent(self) -> None:
@@ -174,8 +180,9 @@ class Producer:
         # Call tracking (see the module docstring). Only clients built here from confluent-kafka
         # report failures to _on_report, so only they take the fast path.
         self._infers = backend == "confluent" and factory is None
-        self._user_report: Callable[[Any, Any], None] | None = None
-        self._user_error: Callable[[Any], None] | None = None
+        # The user's own callbacks in the config are chained, not replaced.
+        self._user_report: Callable[[Any, Any], None] | None = self.config.get("on_delivery")
+        self._user_error: Callable[[Any], None] | None = self.config.get("error_cb")
         self._calls = 0  # calls in progress
         self._sole: Ledger | None = None  # the only call in progress, when fast
         self._owner: Ledger | None = None  # whose fast messages may be outstanding
@@ -205,14 +212,17 @@ class Producer:
                 _abandon([client, *self._retired])  # the parent's, not this process's
                 self._retired = []
                 client = self._client = None
-            if client is None or self._broken:
-                self._client = self._build()
-            elif credentials is not None and credentials.expired():
-                # Its connections ended with its token; what it still queues is flushed later.
-                self._retired.append(client)
-                self._client = self._build()
-            else:
+            if (
+                client is not None
+                and not self._broken
+                and not (credentials is not None and credentials.expired())
+            ):
                 return client
+            if client is not None:
+                # A client with a fatal error, or whose token expired with its connections, is
+                # replaced but kept until flushed: what it holds is delivered or reported failed.
+                self._retired.append(client)
+            self._client = self._build()
             self._pid = os.getpid()
             self._broken = False
             self._unspecialise()
@@ -228,8 +238,6 @@ class Producer:
         if self.backend == "confluent":
             from confluent_kafka import Producer as ConfluentProducer
 
-            self._user_error = config.pop("error_cb", None)
-            self._user_report = config.pop("on_delivery", None)
             config["error_cb"] = self._on_error
             config["on_delivery"] = self._on_report
             # Successes need no report (an empty queue proves them), unless the user asked.
@@ -247,12 +255,24 @@ class Producer:
 
     def _on_error(self, error: Any) -> None:
         """confluent-kafka's error callback: a fatal error means the client must be rebuilt."""
+        try:
+            self._notice(error)
+        finally:
+            if self._user_error is not None:
+                self._user_error(error)
+
+    def _notice(self, error: Any) -> None:
+        """Mark the client broken if ``error`` (a KafkaError, or an exception carrying one) is
+        fatal: the next message builds a new client and this one is flushed as retired."""
+        args = getattr(error, "args", None)
+        if isinstance(error, BaseException) and args:
+            error = args[0]
         fatal = getattr(error, "fatal", None)
-        if callable(fatal) and fatal():
+        code = getattr(error, "code", None)
+        # A fatal error itself, or the _FATAL every later operation on that client fails with.
+        if (callable(fatal) and fatal()) or (callable(code) and code() == FATAL_CODE):
             self._broken = True
             self._unspecialise()
-        if self._user_error is not None:
-            self._user_error(error)
 
     def _on_report(self, error: Any, message: Any) -> None:
         """The client-wide delivery callback: reports of messages sent on the fast path."""
@@ -271,7 +291,9 @@ class Producer:
 
     def begin(self, ledger: Ledger) -> Any:
         """A call starts: its messages are counted in ``ledger``. Returns the token for ``end``."""
-        token = current_ledgers.set({**current_ledgers.get({}), id(self): ledger})
+        ledgers = {**current_ledgers.get({}), id(self): ledger}
+        ledger.scope = ledgers  # what the call's context holds: the fast path checks it
+        token = current_ledgers.set(ledgers)
         with self._lock:
             self._calls += 1
             ledger.infers = self._infers
@@ -287,6 +309,7 @@ class Producer:
         """The call's flush is over (``complete``: nothing of it is outstanding)."""
         current_ledgers.reset(token)
         ledger.conclude(complete)
+        ledger.ended = True
         with self._lock:
             self._calls -= 1
             if self._sole is ledger:
@@ -296,11 +319,13 @@ class Producer:
                 self._owner = None
 
     def reset(self) -> None:
-        """Drop the client (the next message builds a new one): after a restore, or by hand."""
+        """Replace the client (the next message builds a new one): after a SnapStart restore,
+        or by hand. The old one is retired: what it holds is flushed, or reported failed."""
         with self._lock:
+            if self._client is not None and self._pid == os.getpid():
+                self._retired.append(self._client)
             self._client = None
             self._unspecialise()
-            self._retired.clear()
 
     # --- producing ----------------------------------------------------------------------------
 
@@ -322,6 +347,8 @@ class Producer:
         partition, a value to encode, a full local queue, an error) takes the full path."""
         client_produce = client.produce
         tick = ledger.tick
+        scope = ledger.scope
+        in_call = current_ledgers.get
         full = self._produce
 
         def produce(
@@ -336,6 +363,7 @@ class Producer:
                 and partition is None
                 and ((kind := value.__class__) is bytes or kind is str)
                 and (key is None or (kind := key.__class__) is bytes or kind is str)
+                and in_call(None) is scope  # this call's context (its threads included)
             ):
                 try:
                     client_produce(topic, value, key)
@@ -404,11 +432,13 @@ class Producer:
             except BufferError:
                 client.poll(0.1)  # the local queue is full: serve delivery reports, then retry
             except Exception as exc:
+                self._notice(exc)
                 _refused(ledger, topic, exc)
                 return
         if ledger is not None:
             ledger.sent()
-            if ledger is self._sole and self._may_specialise:
+            # From the call's second message on (a call of one message need not pay for it).
+            if ledger is self._sole and self._may_specialise and ledger.produced == 2:
                 self._specialise(client, ledger)
 
     def _produce_kafka_python(
@@ -421,11 +451,13 @@ class Producer:
         ledger: Ledger | None,
     ) -> None:
         client = self.client
+        # send() waits for metadata up to the client's max_block_ms, which it reads at every
+        # send: bound this one by what is left of the call's budget (overlapping calls share
+        # the setting; each send reads the value set just before it, at worst another call's).
+        bound = self._max_block_ms
         if ledger is not None and ledger.deadline is not None:
-            # send() waits for metadata up to the client's max_block_ms, which is read at every
-            # send: bound this one by what is left of the call's budget.
-            left_ms = int((ledger.deadline - _monotonic()) * 1000)
-            client.config["max_block_ms"] = max(0, min(self._max_block_ms, left_ms))
+            bound = max(0, min(bound, int((ledger.deadline - _monotonic()) * 1000)))
+        client.config["max_block_ms"] = bound
         try:
             future = client.send(
                 topic, value=payload, key=key, headers=headers or None, partition=partition
@@ -443,20 +475,36 @@ class Producer:
     def flush(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for every queued message to be delivered or fail;
         how many are still outstanding (0: all settled, and their reports served)."""
-        remaining = self._flush_retired(timeout) if self._retired else 0
+        if self._pid != os.getpid() and (self._client is not None or self._retired):
+            self._disown()  # a forked child: those clients and their messages are the parent's
+            return 0
+        deadline = _monotonic() + max(0.0, timeout)
+        remaining = self._flush_retired(deadline) if self._retired else 0
         client = self._client
         if client is not None:
-            remaining += self._flush_client(client, timeout)
-        if remaining == 0 and self._owner is not None and self._calls == 0:
+            remaining += self._flush_client(client, deadline - _monotonic())
+        owner = self._owner
+        if remaining == 0 and owner is not None and owner.ended:
             with self._lock:
-                if self._calls == 0:
+                if self._owner is owner:
                     self._owner = None  # a call that ended before its messages settled
         return remaining
+
+    def _disown(self) -> None:
+        with self._lock:
+            _abandon([each for each in (self._client, *self._retired) if each is not None])
+            self._client = None
+            self._retired = []
+            self._unspecialise()
 
     def _flush_client(self, client: Any, timeout: float) -> int:
         """Flush one client; how many messages it still holds (1 when it cannot say)."""
         if self.backend == "confluent" or self._factory is not None:
-            left = client.flush(max(0.0, timeout))
+            try:
+                left = client.flush(max(0.0, timeout))
+            except Exception as exc:  # a fatal error surfaces here too
+                self._notice(exc)
+                return max(1, len(client)) if callable(getattr(client, "__len__", None)) else 1
             return left if isinstance(left, int) else 0
         from kafka.errors import KafkaTimeoutError
 
@@ -466,15 +514,18 @@ class Producer:
             return 1
         return 0
 
-    def _flush_retired(self, timeout: float) -> int:
-        """Flush replaced clients within the same budget; close those that are empty."""
-        deadline = _monotonic() + timeout
+    def _flush_retired(self, deadline: float) -> int:
+        """Flush replaced clients within the same deadline; close those that are empty."""
         remaining = 0
         for client in list(self._retired):
             left = self._flush_client(client, deadline - _monotonic())
             if left == 0:
-                self._retired.remove(client)
-                _close_client(client)
+                with self._lock:  # overlapping calls flush too: one of them closes it
+                    mine = any(each is client for each in self._retired)
+                    if mine:
+                        self._retired = [each for each in self._retired if each is not client]
+                if mine:
+                    _close_client(client)
             remaining += left
         return remaining
 
@@ -482,21 +533,21 @@ class Producer:
         """Flush for up to ``timeout`` seconds, then drop the client; how many messages were
         still undelivered then. Those are purged (their calls, if still flushing, see them
         fail) and logged as a warning: a bounded close cannot wait for a broker that is gone."""
+        if self._pid != os.getpid():
+            self._disown()  # a forked child must not tear down its parent's clients
+            return 0
         left = self.flush(timeout)
         with self._lock:
             client, self._client = self._client, None
             retired, self._retired = self._retired, []
             self._unspecialise()
-            inherited = self._pid != os.getpid()
-        clients = [each for each in (*retired, client) if each is not None]
-        if inherited:
-            _abandon(clients)  # a forked child must not tear down its parent's clients
-            return 0
-        for each in clients:
-            _close_client(each)
+        for each in (*retired, client):
+            if each is not None:
+                try:
+                    _close_client(each)
+                except Exception as exc:  # the others still get closed
+                    get_logger("lambdakit.kafka").warning("Producer.close: %r", exc)
         if left:
-            from lambdakit._internal.lazy import get_logger
-
             get_logger("lambdakit.kafka").warning(
                 "Producer.close: %d message(s) undelivered after %.3f s were dropped", left, timeout
             )
@@ -575,7 +626,7 @@ def _register(producer: Producer) -> None:
         from lambdakit._internal.snapstart import after_restore
 
         after_restore(_reset_all)
-        os.register_at_fork(after_in_child=_forget_fast_paths)
+        os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _live_producers() -> list[Producer]:
@@ -587,8 +638,15 @@ def _reset_all() -> None:
         producer.reset()
 
 
-def _forget_fast_paths() -> None:
-    """In a forked child: the next message goes the full way, which sees the new pid."""
+def _after_fork_in_child() -> None:
+    """In a forked child, every client belongs to the parent (its threads are there): keep them
+    from ever being destroyed here, even when the child drops its producers, and let the next
+    message build the child's own client."""
     for producer in _live_producers():
         producer._sole = None
         producer._unspecialise()
+        clients = [each for each in (producer._client, *producer._retired) if each is not None]
+        if clients:
+            _abandon(clients)
+            producer._client = None
+            producer._retired = []

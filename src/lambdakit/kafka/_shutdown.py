@@ -305,7 +305,8 @@ def _shutdown(producers: list[Producer], budget: float) -> None:
     entries = [
         (producer, producer._client)
         for producer in producers
-        if producer._client is not None and producer._pid == pid  # nothing produced otherwise
+        # nothing produced otherwise (retired clients: replaced ones still holding messages)
+        if (producer._client is not None or producer._retired) and producer._pid == pid
     ]
     if not entries:
         return
@@ -338,8 +339,10 @@ def _flush_all(
     for index, (producer, client) in enumerate(entries):
         share = max(0.0, deadline - clock()) / (len(entries) - index)
         try:
-            producer.flush(share)
-            undelivered = _queued(producer.backend, client, in_helper=True)
+            left = producer.flush(share)  # live and retired clients: what is still queued
+            undelivered: int | None = left
+            if left and producer.backend != "confluent":  # kafka-python cannot say how many
+                undelivered = _queued(producer.backend, client, in_helper=True)
             results[index] = undelivered
             if undelivered == 0:
                 producer.close(max(0.0, deadline - clock()))
