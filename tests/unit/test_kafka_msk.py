@@ -272,3 +272,16 @@ def test_kafka_python_accepts_the_token_source_and_sends_its_token() -> None:
         assert source.fetched == 1  # made as the client was built, reused by the connection
     finally:
         producer.close(0)
+
+
+def test_a_token_past_its_wall_clock_expiry_counts_as_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The monotonic clock can stall (a paused VM) while MSK keeps judging by the wall clock.
+    clock = FakeClock()
+    source = msk_iam("eu-west-1", backend="kafka-python", clock=clock)["sasl_oauth_token_provider"]
+    source.token()
+    assert not source.expired()
+    later = time.time() + FIFTEEN_MINUTES
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert source.expired()
