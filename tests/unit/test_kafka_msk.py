@@ -285,3 +285,10 @@ def test_a_token_past_its_wall_clock_expiry_counts_as_expired(
     later = time.time() + FIFTEEN_MINUTES
     monkeypatch.setattr(time, "time", lambda: later)
     assert source.expired()
+
+
+def test_without_credentials_the_token_callback_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    with pytest.raises(KafkaError, match=r"could not sign an MSK IAM token"):
+        msk_iam("eu-west-1")["oauth_cb"]("")

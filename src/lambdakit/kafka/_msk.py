@@ -122,23 +122,21 @@ class MskIamToken:
         credentials, say) is raised here, at once and by name. (confluent-kafka would instead
         wait 10 s for a token and then fail with "OAuth token not set".)"""
         with self._lock:
-            try:
-                self._fetch()
-            except KafkaConfigurationError:
-                raise
-            except Exception as exc:
-                from lambdakit.errors import KafkaError
-
-                raise KafkaError(
-                    f"msk_iam({self.region!r}): could not sign an MSK IAM token: "
-                    f"{type(exc).__name__}: {exc} (the signer reads the default AWS credentials: "
-                    "on Lambda, the function role's)"
-                ) from exc
+            self._fetch()
             self._primed = True
 
     def _fetch(self) -> tuple[str, float]:
         generate = self._generate or _signer()
-        token, expiry_ms = generate(self.region)
+        try:
+            token, expiry_ms = generate(self.region)
+        except Exception as exc:
+            from lambdakit.errors import KafkaError
+
+            raise KafkaError(
+                f"msk_iam({self.region!r}): could not sign an MSK IAM token: "
+                f"{type(exc).__name__}: {exc} (the signer reads the default AWS credentials: "
+                "on Lambda, the function role's)"
+            ) from exc
         expiry_epoch = expiry_ms / 1000  # the signer says milliseconds; librdkafka wants seconds
         lifetime = expiry_epoch - time.time()
         if lifetime <= 2 * EXPIRY_MARGIN_S:  # it would count as expired at once, every time
