@@ -109,21 +109,9 @@ def test_threads_of_one_call_are_all_counted(kafka_cluster: MockKafkaCluster) ->
     topic = kafka_cluster.create_topic(partitions=4)
     producer = managed(kafka_cluster)
 
-    @flush_kafka(producer, timeout=20)
-    def handler(event: Any, context: Any) -> None:
-        def burst(worker: int) -> None:
-            for n in range(2_500):
-                producer.produce(topic, f"{worker}-{n}".encode())
+    def in_four_threads(event: Any, context: Any) -> None:
+        """2,500 messages from each of four threads that carry the call's context."""
 
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            contexts = [contextvars.copy_context() for _ in range(4)]
-            list(pool.map(lambda w: contexts[w].run(burst, w), range(4)))
-        producer.produce(topic, b"and one more")
-
-    handler({}, LambdaContext(timeout=60))
-
-    @flush_kafka(producer, timeout=0.001)
-    def counted(event: Any, context: Any) -> None:
         def burst(worker: int) -> None:
             for n in range(2_500):
                 producer.produce(topic, f"{worker}-{n}".encode())
@@ -132,13 +120,15 @@ def test_threads_of_one_call_are_all_counted(kafka_cluster: MockKafkaCluster) ->
             contexts = [contextvars.copy_context() for _ in range(4)]
             list(pool.map(lambda w: contexts[w].run(burst, w), range(4)))
 
-    kafka_cluster.broker_down(1)
+    flush_kafka(producer, timeout=20)(in_four_threads)({}, LambdaContext(timeout=60))  # all sent
+
+    kafka_cluster.broker_down(1)  # now nothing is acknowledged: the error carries the count
     try:
         with pytest.raises(KafkaDeliveryError) as caught:
-            counted({}, LambdaContext(timeout=60))
+            flush_kafka(producer, timeout=0.001)(in_four_threads)({}, LambdaContext(timeout=60))
     finally:
         kafka_cluster.broker_up(1)
-    assert caught.value.produced == 10_000
+    assert (caught.value.produced, caught.value.undelivered) == (10_000, 10_000)
     producer.flush(10)
 
 
