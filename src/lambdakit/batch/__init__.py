@@ -1,4 +1,4 @@
-"""Partial batch failures for SQS (standard and FIFO), Kinesis and DynamoDB Streams.
+"""Partial batch failures for SQS (standard and FIFO), Kinesis, DynamoDB Streams and Kafka.
 
 ``@process_batch`` turns a record handler into a Lambda handler returning
 ``{"batchItemFailures": [...]}``, so one bad record never makes the whole batch retry. Importing
@@ -16,7 +16,7 @@ from lambdakit.errors import (
     NotABatchEventError,
     UnknownEventSourceError,
 )
-from lambdakit.events import DynamoDBRecord, KinesisRecord, SQSRecord
+from lambdakit.events import DynamoDBRecord, KafkaRecord, KinesisRecord, SQSRecord
 
 __all__ = [
     "AllRecordsFailedError",
@@ -27,6 +27,7 @@ __all__ = [
     "EventSource",
     "EventSourceMismatchError",
     "InvalidRecordError",
+    "KafkaRecord",
     "KinesisRecord",
     "NotABatchEventError",
     "SQSRecord",

@@ -67,12 +67,17 @@ def flush_kafka(
                 time.sleep(0.001)  # kafka-python: reports may still be on their way
 
     def check(ledger: Ledger, complete: bool) -> None:
-        if complete and not ledger.failed:
+        if complete and not ledger.failed and ledger.lost is None:
             return
         undelivered = ledger.produced - ledger.delivered - ledger.failed
+        why = (
+            "not confirmed by the flush deadline"
+            if ledger.lost is None
+            else f"not confirmed: the client failed fatally ({ledger.lost})"
+        )
         raise KafkaDeliveryError(
             f"{ledger.failed + undelivered} of {ledger.produced} messages were not delivered "
-            f"({ledger.failed} refused, {undelivered} not confirmed by the flush deadline)"
+            f"({ledger.failed} refused, {undelivered} {why})"
             + (f"; first errors: {'; '.join(ledger.errors)}" if ledger.errors else ""),
             produced=ledger.produced,
             delivered=ledger.delivered,

@@ -27,6 +27,7 @@ others tag each message with their ledger's callback instead, so attribution sta
 from __future__ import annotations
 
 import os
+import sys
 from _thread import allocate_lock
 from contextvars import ContextVar
 from time import monotonic as _monotonic
@@ -60,6 +61,7 @@ class Ledger:
         "errors",
         "failed",
         "infers",
+        "lost",
         "report",
         "scope",
         "tick",
@@ -80,6 +82,9 @@ class Ledger:
         self.deadline: float | None = None  # monotonic; when the call's flush must give up
         self.scope: object = None  # the call's entry in current_ledgers (set by begin)
         self.ended = False
+        # Set when delivery reports may have been lost (a fatal client error while they were
+        # being served): then an empty queue proves nothing, and the call cannot succeed.
+        self.lost: str | None = None
         self.report = self._report  # bound once: the per-message delivery callback
 
     def sent(self) -> None:
@@ -113,9 +118,23 @@ class Ledger:
 
     def conclude(self, complete: bool) -> None:
         """The flush is over: with ``complete``, whatever did not fail was delivered."""
-        if complete and self.infers:
+        if complete and self.infers and self.lost is None:
             with self._lock:
                 self.delivered = self.produced - self.failed
+
+
+def _fatal(error: Any) -> bool:
+    """Whether ``error`` (a KafkaError, or an exception carrying one) is a fatal client error,
+    or the _FATAL every later operation on such a client fails with."""
+    args = getattr(error, "args", None)
+    if isinstance(error, BaseException) and args:
+        error = args[0]
+    fatal = getattr(error, "fatal", None)
+    code = getattr(error, "code", None)
+    try:
+        return bool((callable(fatal) and fatal()) or (callable(code) and code() == FATAL_CODE))
+    except Exception:
+        return False
 
 
 def described(error: Any, message: Any) -> str:
@@ -184,6 +203,7 @@ class Producer:
         self._user_report: Callable[[Any, Any], None] | None = self.config.get("on_delivery")
         self._user_error: Callable[[Any], None] | None = self.config.get("error_cb")
         self._calls = 0  # calls in progress
+        self._active: set[Ledger] = set()  # their ledgers
         self._sole: Ledger | None = None  # the only call in progress, when fast
         self._owner: Ledger | None = None  # whose fast messages may be outstanding
         # While one call is in progress and its first message has checked the client, the
@@ -262,15 +282,9 @@ class Producer:
                 self._user_error(error)
 
     def _notice(self, error: Any) -> None:
-        """Mark the client broken if ``error`` (a KafkaError, or an exception carrying one) is
-        fatal: the next message builds a new client and this one is flushed as retired."""
-        args = getattr(error, "args", None)
-        if isinstance(error, BaseException) and args:
-            error = args[0]
-        fatal = getattr(error, "fatal", None)
-        code = getattr(error, "code", None)
-        # A fatal error itself, or the _FATAL every later operation on that client fails with.
-        if (callable(fatal) and fatal()) or (callable(code) and code() == FATAL_CODE):
+        """Mark the client broken if ``error`` is fatal: the next message builds a new client
+        and this one is flushed as retired."""
+        if _fatal(error):
             self._broken = True
             self._unspecialise()
 
@@ -296,6 +310,7 @@ class Producer:
         token = current_ledgers.set(ledgers)
         with self._lock:
             self._calls += 1
+            self._active.add(ledger)
             ledger.infers = self._infers
             ledger.chain = self._user_report
             self._unspecialise()  # the call's first message checks the client
@@ -312,6 +327,7 @@ class Producer:
         ledger.ended = True
         with self._lock:
             self._calls -= 1
+            self._active.discard(ledger)
             if self._sole is ledger:
                 self._sole = None
                 self._unspecialise()
@@ -502,9 +518,15 @@ class Producer:
         if self.backend == "confluent" or self._factory is not None:
             try:
                 left = client.flush(max(0.0, timeout))
-            except Exception as exc:  # a fatal error surfaces here too
-                self._notice(exc)
-                return max(1, len(client)) if callable(getattr(client, "__len__", None)) else 1
+            except Exception as exc:
+                if isinstance(exc, SystemError) or _fatal(exc):
+                    return self._lost(exc, client)
+                raise  # the user's callback raised: theirs to see
+            except:  # noqa: E722 - see _lost: what confluent-kafka raises is no exception class
+                error = sys.exc_info()[1]
+                if isinstance(error, BaseException):
+                    raise  # the user's callback raised, or an interrupt: theirs to see
+                return self._lost(error, client)
             return left if isinstance(left, int) else 0
         from kafka.errors import KafkaTimeoutError
 
@@ -513,6 +535,25 @@ class Producer:
         except KafkaTimeoutError:  # what is still queued shows in the ledger
             return 1
         return 0
+
+    def _lost(self, error: Any, client: Any) -> int:
+        """A flush that failed with the client's fatal error. confluent-kafka then calls the
+        delivery and error callbacks with that error already pending, so every Python call in
+        them fails: the reports of the messages librdkafka purged were lost, and the queue is
+        empty although nothing was delivered. Every call in progress may have had messages
+        there, so none of them can succeed; the client is rebuilt for the next one."""
+        text = str(error)
+        with self._lock:
+            self._broken = True
+            self._unspecialise()
+            for ledger in self._active:
+                if ledger.lost is None:
+                    ledger.lost = text
+        get_logger("lambdakit.kafka").error("Kafka client failed fatally: %s", text)
+        try:
+            return len(client)
+        except Exception:
+            return 1
 
     def _flush_retired(self, deadline: float) -> int:
         """Flush replaced clients within the same deadline; close those that are empty."""
