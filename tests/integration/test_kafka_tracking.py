@@ -327,3 +327,22 @@ def high_watermark(cluster: MockKafkaCluster, topic: str) -> int:
         return int(consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1])
     finally:
         consumer.close()
+
+
+def test_a_users_delivery_callback_that_raises_fails_the_call_with_its_exception(
+    kafka_cluster: MockKafkaCluster,
+) -> None:
+    topic = kafka_cluster.create_topic()
+
+    def on_delivery(error: Any, message: Any) -> None:
+        raise RuntimeError("bug in the user's callback")
+
+    producer = managed(kafka_cluster, on_delivery=on_delivery)
+
+    @flush_kafka(producer, timeout=10)
+    def handler(event: Any, context: Any) -> str:
+        producer.produce(topic, b"x")
+        return "ok"
+
+    with pytest.raises(RuntimeError, match="bug in the user's callback"):
+        handler({}, LambdaContext(timeout=30))

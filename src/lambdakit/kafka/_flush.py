@@ -73,7 +73,7 @@ def flush_kafka(
         why = (
             "not confirmed by the flush deadline"
             if ledger.lost is None
-            else f"not confirmed: the client failed fatally ({ledger.lost})"
+            else f"not confirmed: {ledger.lost}"
         )
         raise KafkaDeliveryError(
             f"{ledger.failed + undelivered} of {ledger.produced} messages were not delivered "

@@ -521,7 +521,10 @@ class Producer:
             except Exception as exc:
                 if isinstance(exc, SystemError) or _fatal(exc):
                     return self._lost(exc, client)
-                raise  # the user's callback raised: theirs to see
+                # The user's callback raised: theirs to see. Reports served around it may not
+                # have reached lambdakit's callback either, so no call in progress can succeed.
+                self._poison(f"a delivery callback raised {exc!r}")
+                raise
             except:  # noqa: E722 - see _lost: what confluent-kafka raises is no exception class
                 error = sys.exc_info()[1]
                 if isinstance(error, BaseException):
@@ -546,14 +549,19 @@ class Producer:
         with self._lock:
             self._broken = True
             self._unspecialise()
-            for ledger in self._active:
-                if ledger.lost is None:
-                    ledger.lost = text
+        self._poison(f"the client failed fatally ({text})")
         get_logger("lambdakit.kafka").error("Kafka client failed fatally: %s", text)
         try:
             return len(client)
         except Exception:
             return 1
+
+    def _poison(self, why: str) -> None:
+        """Delivery reports may have been lost: the calls in progress cannot be confirmed."""
+        with self._lock:
+            for ledger in self._active:
+                if ledger.lost is None:
+                    ledger.lost = why
 
     def _flush_retired(self, deadline: float) -> int:
         """Flush replaced clients within the same deadline; close those that are empty."""
