@@ -109,7 +109,7 @@ def test_under_process_batch_only_records_whose_messages_failed_are_reported() -
 
 
 def test_values_keys_and_headers_are_encoded() -> None:
-    from lambdakit.kafka._producer import encode
+    from lambdakit.kafka._clients import encode
 
     assert encode(b"x", "v") == b"x"
     assert encode("é", "v") == "é".encode()

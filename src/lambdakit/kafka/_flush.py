@@ -19,7 +19,8 @@ from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import context_of, remaining_seconds
 from lambdakit._internal.lazy import wraps
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
-from lambdakit.kafka._producer import Ledger, Producer
+from lambdakit.kafka._ledger import Ledger
+from lambdakit.kafka._producer import Producer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -29,11 +29,12 @@ from __future__ import annotations
 import os
 import sys
 from _thread import allocate_lock
-from contextvars import ContextVar
 from time import monotonic as _monotonic
 
 from lambdakit._internal.lazy import get_logger
 from lambdakit.errors import KafkaConfigurationError
+from lambdakit.kafka._clients import abandon, close_client, encode, is_fatal, register
+from lambdakit.kafka._ledger import Ledger, current_ledgers, described, refused
 from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
 
 TYPE_CHECKING = False
@@ -43,127 +44,6 @@ if TYPE_CHECKING:
 
 BACKENDS = ("confluent", "kafka-python")
 DEFAULT_MAX_BLOCK_MS = 10_000
-MAX_ERRORS_KEPT = 5
-FATAL_CODE = -150  # librdkafka's RD_KAFKA_RESP_ERR__FATAL
-
-
-class Ledger:
-    """The messages one call produced: how many, how many failed (with the first errors), and,
-    where the backend reports successes, how many were delivered."""
-
-    __slots__ = (
-        "_lock",
-        "_marks",
-        "chain",
-        "deadline",
-        "delivered",
-        "ended",
-        "errors",
-        "failed",
-        "infers",
-        "lost",
-        "report",
-        "scope",
-        "tick",
-    )
-
-    def __init__(self) -> None:
-        self._marks: list[None] = []
-        # list.append is atomic: threads of one call can count without a lock.
-        self.tick = self._marks.append
-        self.delivered = 0
-        self.failed = 0
-        self.errors: list[str] = []
-        self._lock = allocate_lock()
-        # Whether an empty client queue proves every message settled (confluent-kafka clients
-        # built here); otherwise every message must be reported (kafka-python, factories).
-        self.infers = False
-        self.chain: Callable[[Any, Any], None] | None = None  # the user's on_delivery
-        self.deadline: float | None = None  # monotonic; when the call's flush must give up
-        self.scope: object = None  # the call's entry in current_ledgers (set by begin)
-        self.ended = False
-        # Set when delivery reports may have been lost (a fatal client error while they were
-        # being served): then an empty queue proves nothing, and the call cannot succeed.
-        self.lost: str | None = None
-        self.report = self._report  # bound once: the per-message delivery callback
-
-    def sent(self) -> None:
-        self.tick(None)
-
-    @property
-    def produced(self) -> int:
-        return len(self._marks)
-
-    def settled(self, error: object | None) -> None:
-        with self._lock:
-            if error is None:
-                self.delivered += 1
-            else:
-                self.failed += 1
-                if len(self.errors) < MAX_ERRORS_KEPT:
-                    self.errors.append(str(error))
-
-    def _report(self, error: Any, message: Any) -> None:
-        self.settled(error if error is None else described(error, message))
-        if self.chain is not None:
-            self.chain(error, message)
-
-    @property
-    def pending(self) -> int:
-        return self.produced - self.delivered - self.failed
-
-    def accounted(self) -> bool:
-        """Whether, once the client's queue is empty, this ledger knows every outcome."""
-        return self.infers or self.pending <= 0
-
-    def conclude(self, complete: bool) -> None:
-        """The flush is over: with ``complete``, whatever did not fail was delivered."""
-        if complete and self.infers and self.lost is None:
-            with self._lock:
-                self.delivered = self.produced - self.failed
-
-
-def _fatal(error: Any) -> bool:
-    """Whether ``error`` (a KafkaError, or an exception carrying one) is a fatal client error,
-    or the _FATAL every later operation on such a client fails with."""
-    args = getattr(error, "args", None)
-    if isinstance(error, BaseException) and args:
-        error = args[0]
-    fatal = getattr(error, "fatal", None)
-    code = getattr(error, "code", None)
-    try:
-        return bool((callable(fatal) and fatal()) or (callable(code) and code() == FATAL_CODE))
-    except Exception:
-        return False
-
-
-def described(error: Any, message: Any) -> str:
-    """A delivery error with the topic it happened on (confluent-kafka's own text omits it)."""
-    topic = getattr(message, "topic", None)
-    return f"{topic()}: {error}" if callable(topic) else str(error)
-
-
-# The ledgers of the calls in progress, one per producer (a flush_kafka for each producer may
-# be stacked on one function): ``{id(producer): ledger}``.
-current_ledgers: ContextVar[dict[int, Ledger]] = ContextVar("lambdakit_kafka_ledgers")
-
-
-def encode(value: Any, what: str) -> bytes | None:
-    """bytes as they are, str as UTF-8, anything else as compact JSON."""
-    if value is None or isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    import json
-
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise KafkaConfigurationError(
-            f"{what}: expected bytes, str or a JSON-serialisable value ({exc})"
-        ) from None
 
 
 class Producer:
@@ -210,7 +90,7 @@ class Producer:
         # instance attribute ``produce`` is a closure over that client and ledger (see _fast).
         self._may_specialise = type(self).produce is Producer.produce
         self._max_block_ms = DEFAULT_MAX_BLOCK_MS  # kafka-python: send()'s own bound
-        _register(self)
+        register(self)
 
     # --- the client ---------------------------------------------------------------------------
 
@@ -229,7 +109,7 @@ class Producer:
         with self._lock:
             client = self._client
             if client is not None and self._pid != os.getpid():
-                _abandon([client, *self._retired])  # the parent's, not this process's
+                abandon([client, *self._retired])  # the parent's, not this process's
                 self._retired = []
                 client = self._client = None
             if (
@@ -284,7 +164,7 @@ class Producer:
     def _notice(self, error: Any) -> None:
         """Mark the client broken if ``error`` is fatal: the next message builds a new client
         and this one is flushed as retired."""
-        if _fatal(error):
+        if is_fatal(error):
             self._broken = True
             self._unspecialise()
 
@@ -449,7 +329,7 @@ class Producer:
                 client.poll(0.1)  # the local queue is full: serve delivery reports, then retry
             except Exception as exc:
                 self._notice(exc)
-                _refused(ledger, topic, exc)
+                refused(ledger, topic, exc)
                 return
         if ledger is not None:
             ledger.sent()
@@ -481,7 +361,7 @@ class Producer:
         except Exception as exc:
             # kafka-python refuses some messages synchronously (a broker it cannot reach for
             # metadata): a failed delivery of this call, not an error escaping the handler.
-            _refused(ledger, topic, exc)
+            refused(ledger, topic, exc)
             return
         if ledger is not None:
             ledger.sent()
@@ -506,9 +386,17 @@ class Producer:
                     self._owner = None  # a call that ended before its messages settled
         return remaining
 
+    def _after_fork(self) -> None:
+        """In a forked child, before anything else runs there: keep the parent's clients from
+        ever being destroyed here (that waits for the parent's threads, forever), even when the
+        child drops this producer, and let the next message build the child's own client."""
+        self._lock = allocate_lock()  # a thread of the parent may have held it at the fork
+        self._sole = None
+        self._disown()
+
     def _disown(self) -> None:
         with self._lock:
-            _abandon([each for each in (self._client, *self._retired) if each is not None])
+            abandon([each for each in (self._client, *self._retired) if each is not None])
             self._client = None
             self._retired = []
             self._unspecialise()
@@ -519,7 +407,7 @@ class Producer:
             try:
                 left = client.flush(max(0.0, timeout))
             except Exception as exc:
-                if isinstance(exc, SystemError) or _fatal(exc):
+                if isinstance(exc, SystemError) or is_fatal(exc):
                     return self._lost(exc, client)
                 # The user's callback raised: theirs to see. Reports served around it may not
                 # have reached lambdakit's callback either, so no call in progress can succeed.
@@ -574,7 +462,7 @@ class Producer:
                     if mine:
                         self._retired = [each for each in self._retired if each is not client]
                 if mine:
-                    _close_client(client)
+                    close_client(client)
             remaining += left
         return remaining
 
@@ -593,7 +481,7 @@ class Producer:
         for each in (*retired, client):
             if each is not None:
                 try:
-                    _close_client(each)
+                    close_client(each)
                 except Exception as exc:  # the others still get closed
                     get_logger("lambdakit.kafka").warning("Producer.close: %r", exc)
         if left:
@@ -605,97 +493,3 @@ class Producer:
     def __repr__(self) -> str:
         servers = self.config.get("bootstrap.servers") or self.config.get("bootstrap_servers")
         return f"Producer(backend={self.backend!r}, bootstrap={servers!r}, created={self.created})"
-
-
-def _close_client(client: Any) -> None:
-    """Close without waiting: confluent-kafka's ``close`` (2.5+) and destructor would first
-    flush whatever is queued, with no bound, so purge that first; kafka-python's ``close``
-    takes a timeout."""
-    if callable(getattr(client, "purge", None)):
-        if len(client):
-            client.purge()
-            client.flush(0)  # serve the purged messages' reports
-        closer = getattr(client, "close", None)
-        if callable(closer):
-            closer()
-        return
-    closer = getattr(client, "close", None)
-    if not callable(closer):
-        return
-    try:
-        closer(timeout=0)
-    except TypeError:  # a factory's client without a timeout
-        closer()
-    except Exception:
-        # kafka-python's close gives up at its own flush timeout, leaving its sender thread
-        # running: stop that as its close would have.
-        sender = getattr(client, "_sender", None)
-        if sender is not None and callable(getattr(sender, "force_close", None)):
-            sender.force_close()
-
-
-def _abandon(clients: list[Any]) -> None:
-    """Keep clients inherited through ``fork`` alive for good. Their threads live in the
-    parent; destroying one here (librdkafka's ``rd_kafka_destroy``) waits for those threads,
-    which in the child never end. One leaked object per client beats a hung child."""
-    import ctypes
-
-    for client in clients:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(client))
-
-
-def _refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
-    """A message the client refused before queueing it: a failure of the current call, or,
-    outside ``flush_kafka``, an error now (nothing else would ever report it)."""
-    if ledger is not None:
-        ledger.sent()
-        ledger.settled(error)
-        return
-    from lambdakit.errors import KafkaDeliveryError
-
-    raise KafkaDeliveryError(
-        f"a message to {topic} was refused: {error}",
-        produced=1,
-        delivered=0,
-        failed=1,
-        errors=[str(error)],
-    ) from error
-
-
-_producers: list[Any] = []
-
-
-def _register(producer: Producer) -> None:
-    """Clients cannot be trusted after a SnapStart restore (connections in the snapshot are
-    dead) or in a forked child (a client's threads do not survive ``fork``): drop them then."""
-    import weakref
-
-    _producers.append(weakref.ref(producer))
-    if len(_producers) == 1:
-        from lambdakit._internal.snapstart import after_restore
-
-        after_restore(_reset_all)
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _live_producers() -> list[Producer]:
-    return [p for p in (reference() for reference in list(_producers)) if p is not None]
-
-
-def _reset_all() -> None:
-    for producer in _live_producers():
-        producer.reset()
-
-
-def _after_fork_in_child() -> None:
-    """In a forked child, every client belongs to the parent (its threads are there): keep them
-    from ever being destroyed here, even when the child drops its producers, and let the next
-    message build the child's own client."""
-    for producer in _live_producers():
-        producer._sole = None
-        producer._unspecialise()
-        clients = [each for each in (producer._client, *producer._retired) if each is not None]
-        if clients:
-            _abandon(clients)
-            producer._client = None
-            producer._retired = []

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from lambdakit.kafka._producer import Producer, current_ledgers, encode
+from lambdakit.kafka._clients import encode
+from lambdakit.kafka._ledger import current_ledgers
+from lambdakit.kafka._producer import Producer
 
 
 class Message(NamedTuple):
