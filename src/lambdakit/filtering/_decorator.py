@@ -113,7 +113,6 @@ def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F],
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
-        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
         wrapper.filter_criteria = compiled  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 

@@ -442,7 +442,6 @@ def _wrap(state: Idempotency) -> Callable[..., Any]:
 
         wrapper = sync_wrapper
     wraps(wrapper, function)
-    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
     wrapper.idempotency = state  # type: ignore[attr-defined]
     return wrapper
 

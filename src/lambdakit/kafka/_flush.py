@@ -53,6 +53,13 @@ def flush_kafka(
     # kafka-python's send() can wait for metadata: bounded by the call's budget from its start.
     bounds_sends = producer.backend == "kafka-python"
 
+    def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Ledger, Any]:
+        """A new ledger for this call, registered with the producer; the token for ``end``."""
+        ledger = Ledger()
+        if bounds_sends:
+            ledger.deadline = time.monotonic() + budget(args, kwargs)
+        return ledger, producer.begin(ledger)
+
     def settle(ledger: Ledger, seconds: float) -> bool:
         """Flush until every message of the call settled, or the time is up; whether it did."""
         if not ledger.produced:
@@ -92,10 +99,7 @@ def flush_kafka(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 import asyncio
 
-                ledger = Ledger()
-                if bounds_sends:
-                    ledger.deadline = time.monotonic() + budget(args, kwargs)
-                token = producer.begin(ledger)
+                ledger, token = start(args, kwargs)
                 complete = False
                 try:
                     try:
@@ -111,10 +115,7 @@ def flush_kafka(
         else:
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                ledger = Ledger()
-                if bounds_sends:
-                    ledger.deadline = time.monotonic() + budget(args, kwargs)
-                token = producer.begin(ledger)
+                ledger, token = start(args, kwargs)
                 complete = False
                 try:
                     try:
@@ -128,7 +129,6 @@ def flush_kafka(
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
-        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -175,7 +175,6 @@ def inject_secrets(
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
-        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
