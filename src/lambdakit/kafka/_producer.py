@@ -26,7 +26,6 @@ others tag each message with their ledger's callback instead, so attribution sta
 
 from __future__ import annotations
 
-import os
 import sys
 from _thread import allocate_lock
 from time import monotonic as _monotonic
@@ -72,7 +71,6 @@ class Producer:
         self._client: Any = None
         self._retired: list[Any] = []  # replaced clients that may still hold messages
         self._credentials = credentials_in(self.config)
-        self._pid = 0
         self._broken = False
         self._lock = allocate_lock()
         self.created = 0  # how many clients were built (observable: once per environment)
@@ -101,17 +99,12 @@ class Producer:
         credentials = self._credentials
         if (
             client is not None
-            and self._pid == os.getpid()
             and not self._broken
             and (credentials is None or not credentials.expired())
         ):
             return client
         with self._lock:
             client = self._client
-            if client is not None and self._pid != os.getpid():
-                abandon([client, *self._retired])  # the parent's, not this process's
-                self._retired = []
-                client = self._client = None
             if (
                 client is not None
                 and not self._broken
@@ -123,7 +116,6 @@ class Producer:
                 # replaced but kept until flushed: what it holds is delivered or reported failed.
                 self._retired.append(client)
             self._client = self._build()
-            self._pid = os.getpid()
             self._broken = False
             self._unspecialise()
             self.created += 1
@@ -218,7 +210,7 @@ class Producer:
         """Replace the client (the next message builds a new one): after a SnapStart restore,
         or by hand. The old one is retired: what it holds is flushed, or reported failed."""
         with self._lock:
-            if self._client is not None and self._pid == os.getpid():
+            if self._client is not None:
                 self._retired.append(self._client)
             self._client = None
             self._unspecialise()
@@ -371,9 +363,6 @@ class Producer:
     def flush(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for every queued message to be delivered or fail;
         how many are still outstanding (0: all settled, and their reports served)."""
-        if self._pid != os.getpid() and (self._client is not None or self._retired):
-            self._disown()  # a forked child: those clients and their messages are the parent's
-            return 0
         deadline = _monotonic() + max(0.0, timeout)
         remaining = self._flush_retired(deadline) if self._retired else 0
         client = self._client
@@ -392,14 +381,10 @@ class Producer:
         child drops this producer, and let the next message build the child's own client."""
         self._lock = allocate_lock()  # a thread of the parent may have held it at the fork
         self._sole = None
-        self._disown()
-
-    def _disown(self) -> None:
-        with self._lock:
-            abandon([each for each in (self._client, *self._retired) if each is not None])
-            self._client = None
-            self._retired = []
-            self._unspecialise()
+        abandon([each for each in (self._client, *self._retired) if each is not None])
+        self._client = None
+        self._retired = []
+        self._unspecialise()
 
     def _flush_client(self, client: Any, timeout: float) -> int:
         """Flush one client; how many messages it still holds (1 when it cannot say)."""
@@ -470,9 +455,6 @@ class Producer:
         """Flush for up to ``timeout`` seconds, then drop the client; how many messages were
         still undelivered then. Those are purged (their calls, if still flushing, see them
         fail) and logged as a warning: a bounded close cannot wait for a broker that is gone."""
-        if self._pid != os.getpid():
-            self._disown()  # a forked child must not tear down its parent's clients
-            return 0
         left = self.flush(timeout)
         with self._lock:
             client, self._client = self._client, None

@@ -301,12 +301,12 @@ def _shutdown(producers: list[Producer], budget: float) -> None:
     """Flush and close ``producers`` in a helper thread, for at most ``budget`` seconds in all;
     report from this thread (logging takes locks the interrupted thread may hold, which are
     re-entrant here but would block the helper)."""
-    pid = os.getpid()
     entries = [
         (producer, producer._client)
         for producer in producers
-        # nothing produced otherwise (retired clients: replaced ones still holding messages)
-        if (producer._client is not None or producer._retired) and producer._pid == pid
+        # nothing produced otherwise (retired clients: replaced ones still holding messages;
+        # in a forked child, the parent's clients are already gone from its producers)
+        if producer._client is not None or producer._retired
     ]
     if not entries:
         return
