@@ -6,6 +6,7 @@ which puts ``bench/`` first on ``sys.path``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import threading
@@ -121,3 +122,19 @@ def print_header(*details: str) -> None:
     for line in details:
         print(line)
     print()
+
+
+def arguments(doc: str, quick: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: ``--quick`` (what it shrinks: ``quick``) and
+    ``--markdown``; a script adds its own before ``parse_args()``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    return parser
+
+
+def powertools_defaults() -> None:
+    """Powertools reads POWERTOOLS_* (debug logging, dev mode, idempotency disabled, parameter
+    max age...) at import or per call, and subprocesses inherit them: measure its defaults."""
+    for name in [n for n in os.environ if n.startswith("POWERTOOLS_")]:
+        del os.environ[name]

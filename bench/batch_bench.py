@@ -19,9 +19,7 @@ non-zero only when a correctness check fails; a missed target is reported, not f
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from _report import Row, check, print_header, render
+from _report import Row, arguments, check, powertools_defaults, print_header, render
 
 from lambdakit.batch import process_batch
 from lambdakit.testing import LambdaContext, sqs_event
@@ -149,19 +147,12 @@ def import_case(sizes: Sizes) -> Row:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer records and runs, for a smoke test"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser = arguments(__doc__, "fewer records and runs, for a smoke test")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
 
     logging.disable(logging.CRITICAL)
-    # Powertools reads POWERTOOLS_* (debug logging, dev mode...) at import: measure its defaults,
-    # here and in the import-time subprocesses, which inherit this environment.
-    for name in [n for n in os.environ if n.startswith("POWERTOOLS_")]:
-        del os.environ[name]
+    powertools_defaults()
 
     rows = [cpu_case(sizes), io_case(sizes), import_case(sizes)]
 

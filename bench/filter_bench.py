@@ -39,7 +39,6 @@ non-zero only when a correctness check fails; a missed target is reported, not f
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import json
@@ -54,7 +53,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
-from _report import Row, check, print_header, render
+from _report import Row, arguments, check, print_header, render
 
 from lambdakit.filtering import compile_pattern
 
@@ -1248,11 +1247,7 @@ def bench_case(case: Case, sizes: Sizes, notes: list[str]) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer events and runs, for a smoke test"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser = arguments(__doc__, "fewer events and runs, for a smoke test")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()

@@ -41,7 +41,6 @@ not fatal.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -58,7 +57,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any, Protocol
 
-from _report import RequestCounter, Row, check, print_header, render
+from _report import RequestCounter, Row, arguments, check, powertools_defaults, print_header, render
 from botocore.config import Config
 
 from lambdakit.batch import process_batch
@@ -390,11 +389,7 @@ def batch_case(ddb: DynamoDBLocal, sizes: Sizes, latency_ms: float | None) -> tu
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer keys and batch runs, for a smoke test"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser = arguments(__doc__, "fewer keys and batch runs, for a smoke test")
     parser.add_argument(
         "--latency-ms",
         type=float,
@@ -408,10 +403,7 @@ def main() -> int:
     sizes = QUICK if args.quick else FULL
 
     logging.disable(logging.CRITICAL)
-    # Powertools reads POWERTOOLS_* (idempotency disabled, debug logging, dev mode...) at import
-    # or per call: measure its defaults.
-    for name in [n for n in os.environ if n.startswith("POWERTOOLS_")]:
-        del os.environ[name]
+    powertools_defaults()
     # Dummy credentials: both libraries get explicit clients aimed at DynamoDB Local, and no
     # profile or real key is ever looked up.
     for name in (

@@ -39,7 +39,6 @@ Exits non-zero only when a correctness check fails; a missed target is reported,
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import pstats
@@ -54,7 +53,7 @@ from importlib.metadata import version
 from typing import Any
 
 import confluent_kafka
-from _report import Row, check, print_header, render
+from _report import Row, arguments, check, print_header, render
 
 from lambdakit.kafka import Producer, flush_kafka
 from lambdakit.testing import LambdaContext
@@ -341,11 +340,7 @@ def profile_note(handler: Handler, n: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer invocations and runs, for a smoke test"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser = arguments(__doc__, "fewer invocations and runs, for a smoke test")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
 

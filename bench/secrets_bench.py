@@ -49,7 +49,6 @@ a correctness check fails; a missed target is reported, not fatal.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import gc
 import json
@@ -67,7 +66,7 @@ from importlib.metadata import version
 from typing import Any
 from unittest import mock
 
-from _report import RequestCounter, Row, check, print_header, render
+from _report import RequestCounter, Row, arguments, check, powertools_defaults, print_header, render
 
 HEADER = ["case", "lambdakit", "peer", "ratio (lk/peer)", "target", "met?"]
 LIBRARIES = ("lambdakit", "powertools", "aws-caching")
@@ -454,21 +453,14 @@ def moto_server() -> Iterator[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="fewer timed loops, one stampede, 10 invocations/s in the hour: a smoke test",
+    parser = arguments(
+        __doc__, "fewer timed loops, one stampede, 10 invocations/s in the hour: a smoke test"
     )
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
 
     logging.disable(logging.CRITICAL)
-    # Powertools reads POWERTOOLS_* (POWERTOOLS_PARAMETERS_MAX_AGE among them): measure its
-    # defaults.
-    for name in [n for n in os.environ if n.startswith("POWERTOOLS_")]:
-        del os.environ[name]
+    powertools_defaults()
     warnings.filterwarnings("ignore", module="aws_lambda_powertools")
 
     started = time.perf_counter()
