@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -20,6 +21,29 @@ from lambdakit.idempotency import DynamoDBStore, InMemoryStore
 from lambdakit.testing import FakeClock
 from lambdakit.testing.dynamodb_local import DynamoDBLocal
 from tests.integration.idempotency_backends import Backend, RequestCounter
+
+
+@contextmanager
+def aws_environment(**endpoints: str) -> Iterator[None]:
+    """Test credentials, the region and ``endpoints`` (``AWS_ENDPOINT_URL...`` variables) in
+    the environment, as they were before once the block ends."""
+    names = (*endpoints, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    saved = {name: os.environ.get(name) for name in (*names, "AWS_REGION")}
+    os.environ.update(
+        endpoints,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
@@ -31,32 +55,11 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {k: os.environ.get(k) for k in _AWS_ENV}
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-    )
     try:
-        yield endpoint
+        with aws_environment(AWS_ENDPOINT_URL=endpoint):
+            yield endpoint
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
-
-
-_AWS_ENV = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-)
 
 
 @pytest.fixture
@@ -76,24 +79,11 @@ def dynamodb_endpoint(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
     """DynamoDB Local as the endpoint of every DynamoDB client lambdakit creates."""
     from lambdakit._internal.clients import reset_clients
 
-    names = ("AWS_ENDPOINT_URL_DYNAMODB", *_AWS_ENV[1:])
-    saved = {k: os.environ.get(k) for k in names}
-    os.environ.update(
-        AWS_ENDPOINT_URL_DYNAMODB=dynamodb_local.endpoint_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-    )
-    reset_clients()
     try:
-        yield dynamodb_local.endpoint_url
+        with aws_environment(AWS_ENDPOINT_URL_DYNAMODB=dynamodb_local.endpoint_url):
+            reset_clients()
+            yield dynamodb_local.endpoint_url
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         reset_clients()
 
 
