@@ -31,7 +31,7 @@ from lambdakit.filtering._tree import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from lambdakit.filtering._tree import Leaf, Node
@@ -64,6 +64,12 @@ class _Writer:
 
     def emit(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
+
+    def block(self, depth: int, header: str, body: Iterable[str]) -> None:
+        """``header`` (an ``if``/``elif``/``else`` line) and its ``body`` one level in."""
+        self.emit(depth, header)
+        for line in body:
+            self.emit(depth + 1, line)
 
 
 def generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -135,9 +141,9 @@ def _object_body(
     for branches in node.ors:
         names = [_node_function(writer, functions, branch) for branch in branches]
         tails = {tail for branch in branches for tail in _relative_paths(branch)}
-        writer.emit(depth, f"if not ({' or '.join(f'{n}({obj})' for n in names)}):")
-        for line in _failure(route, tails):
-            writer.emit(depth + 1, line)
+        writer.block(
+            depth, f"if not ({' or '.join(f'{n}({obj})' for n in names)}):", _failure(route, tails)
+        )
 
 
 def _relative_paths(node: Node) -> set[tuple[str, ...]]:
@@ -188,16 +194,10 @@ def _node(
     writer.emit(depth + 1, f"{obj} = {value}")
     _object_body(writer, functions, node, obj, depth + 1, route)
     writer.emit(depth, f"elif {value}.__class__ is list or isinstance({value}, (list, tuple)):")
-    writer.emit(depth + 1, f"if not {walk}({value}):")
-    for line in failure:
-        writer.emit(depth + 2, line)
+    writer.block(depth + 1, f"if not {walk}({value}):", failure)
     writer.emit(depth, f"elif isinstance({value}, dict):")
-    writer.emit(depth + 1, f"if not {check}({value}):")
-    for line in failure:
-        writer.emit(depth + 2, line)
-    writer.emit(depth, "else:")
-    for line in failure:
-        writer.emit(depth + 1, line)
+    writer.block(depth + 1, f"if not {check}({value}):", failure)
+    writer.block(depth, "else:", failure)
 
 
 def _any_element(writer: _Writer, functions: list[list[str]], check: str) -> str:
@@ -269,28 +269,18 @@ def _leaf(writer: _Writer, leaf: Leaf, value: str, depth: int, failure: list[str
     other = writer.constant("L", leaf_test(leaf))
     if leaf.only_exact_strings:  # the commonest list: one check, then the closure for the rest
         writer.emit(depth, f"if {value}.__class__ is str:")
-        writer.emit(depth + 1, f"if not ({for_string}):")
-        for line in failure:
-            writer.emit(depth + 2, line)
-        writer.emit(depth, f"elif not {other}({value}):")
-        for line in failure:
-            writer.emit(depth + 1, line)
+        writer.block(depth + 1, f"if not ({for_string}):", failure)
+        writer.block(depth, f"elif not {other}({value}):", failure)
         return
     for_number = _number_test(writer, leaf, value)
     kind = writer.variable()
     writer.emit(depth, f"{kind} = {value}.__class__")
     writer.emit(depth, f"if {kind} is str:")
-    writer.emit(depth + 1, f"if not ({for_string}):")
-    for line in failure:
-        writer.emit(depth + 2, line)
+    writer.block(depth + 1, f"if not ({for_string}):", failure)
     if for_number is not None:
         writer.emit(depth, f"elif {kind} is float or ({kind} is int and -B <= {value} <= B):")
-        writer.emit(depth + 1, f"if not ({for_number}):")
-        for line in failure:
-            writer.emit(depth + 2, line)
-    writer.emit(depth, f"elif not {other}({value}):")
-    for line in failure:
-        writer.emit(depth + 1, line)
+        writer.block(depth + 1, f"if not ({for_number}):", failure)
+    writer.block(depth, f"elif not {other}({value}):", failure)
 
 
 def _string_test(writer: _Writer, leaf: Leaf, value: str) -> str:
