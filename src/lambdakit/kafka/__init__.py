@@ -8,11 +8,20 @@ delivered. The backend library (confluent-kafka: ``lambdakit[kafka]``; kafka-pyt
 :func:`close_on_shutdown` (opt-in) flushes and closes producers when Lambda sends ``SIGTERM``.
 """
 
+from lambdakit._internal.lazy import lazy_attributes
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError, KafkaError
 from lambdakit.kafka._flush import flush_kafka
 from lambdakit.kafka._msk import msk_iam
 from lambdakit.kafka._producer import Producer
-from lambdakit.kafka._shutdown import close_on_shutdown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambdakit.kafka._shutdown import close_on_shutdown
+
+# Opt-in, and called once at init: its module loads when it is first used.
+__getattr__ = lazy_attributes(
+    globals(), __name__, {"close_on_shutdown": "lambdakit.kafka._shutdown"}
+)
 
 __all__ = [
     "KafkaConfigurationError",
