@@ -103,11 +103,17 @@ class InvalidRecordError(BatchError):
     record runs: Lambda then retries the batch and nothing is silently dropped.
     """
 
-    def __init__(self, index: int, field: str, problem: str) -> None:
+    def __init__(
+        self, index: int, field: str, problem: str, *, location: str | None = None
+    ) -> None:
         self.index = index
         self.field = field
         self.problem = problem
-        super().__init__(f"Records[{index}].{field}: {problem}")
+        # Where the record sits: ``Records[3]``, or for a Kafka event (which has no ``Records``)
+        # its place under ``records``.
+        self.location = location if location is not None else f"Records[{index}]"
+        path = f"{self.location}.{field}" if field else self.location
+        super().__init__(f"{path}: {problem}")
 
 
 class AllRecordsFailedError(BatchError):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from lambdakit.batch import DynamoDBRecord, KinesisRecord, process_batch
+from lambdakit.errors import InvalidRecordError
 from lambdakit.testing import LambdaContext, dynamodb_stream_event, kinesis_event
 
 
@@ -131,3 +134,50 @@ class TestDynamoDBStreams:
 
         handler(dynamodb_stream_event(changes), lambda_context)
         assert seen == list(range(20))
+
+
+class TestSequenceNumbersAreCheckedBeforeAnyRecordRuns:
+    """A stream's sequence numbers decide the checkpoint, so one that is not a plain ASCII
+    decimal number of a size Kinesis or DynamoDB Streams can issue fails the invocation with a
+    typed error before any record runs (Lambda retries the batch; nothing is reported wrongly)."""
+
+    @pytest.mark.parametrize(
+        ("value", "problem"),
+        [
+            ("²", "not a decimal sequence number"),  # str.isdigit() is true, int() fails
+            ("\u0661\u0660", "not a decimal sequence number"),  # Arabic-Indic 10: int() reads 10
+            ("12a", "not a decimal sequence number"),
+            ("-5", "not a decimal sequence number"),
+            (" 5", "not a decimal sequence number"),
+            ("1" * 5000, "longer than any sequence number"),  # past int()'s digit limit
+            ("9" * 130, "longer than any sequence number"),
+        ],
+    )
+    @pytest.mark.parametrize("source", ["kinesis", "dynamodb"])
+    def test_a_sequence_number_that_is_not_ascii_decimal_digits_is_refused(
+        self, source: str, value: str, problem: str
+    ) -> None:
+        if source == "kinesis":
+            event = kinesis_event(["a", "b"])
+            event["Records"][1]["kinesis"]["sequenceNumber"] = value
+            field = "kinesis.sequenceNumber"
+        else:
+            event = dynamodb_stream_event([{"new_image": {"id": "a"}}, {"new_image": {"id": "b"}}])
+            event["Records"][1]["dynamodb"]["SequenceNumber"] = value
+            field = "dynamodb.SequenceNumber"
+        ran: list[object] = []
+        with pytest.raises(InvalidRecordError, match=rf"^Records\[1\]\.{field}: {problem}"):
+            process_batch(ran.append)(event, None)
+        assert ran == []
+
+    def test_the_longest_sequence_number_kinesis_issues_is_accepted(self) -> None:
+        event = kinesis_event(["a", "b"])
+        event["Records"][0]["kinesis"]["sequenceNumber"] = "9" * 128
+        event["Records"][1]["kinesis"]["sequenceNumber"] = "1" + "0" * 128
+
+        def handler(record: KinesisRecord) -> None:
+            raise ValueError("fails")
+
+        # Compared as numbers, not strings: the 129-digit one is the larger.
+        response = process_batch(handler)(event, None)
+        assert failed_ids(response) == ["9" * 128]

@@ -36,6 +36,12 @@ class TestKafkaEventBuilder:
         assert base64.b64decode(record["key"]) == b"k-1"
         assert record["headers"] == [{"trace": [97, 98, 99]}]
 
+    def test_header_bytes_are_written_signed_as_lambda_serialises_java_byte_arrays(self) -> None:
+        # Lambda serialises a Java byte[]: bytes >= 0x80 arrive as -128..-1, never 128..255.
+        event = kafka_event(["v"], headers={"h": b"\x00\x7f\x80\xff", "n": "é"})
+        record = event["records"]["test-topic-0"][0]
+        assert record["headers"] == [{"h": [0, 127, -128, -1]}, {"n": [-61, -87]}]
+
     def test_a_bad_partition_is_refused(self) -> None:
         with pytest.raises(EventBuilderError, match=r"partitions\[0\]"):
             kafka_event(["a"], partitions=[-1])
@@ -61,14 +67,38 @@ class TestKafkaRecord:
         assert record.value == b""
         assert record.headers == {}
 
-    def test_decoding_errors_name_the_field(self) -> None:
-        record = KafkaRecord({"topic": "t", "partition": 0, "offset": 0, "value": "%%%"}, 3)
-        with pytest.raises(RecordDecodeError, match=r"Records\[3\]\.value: not valid base64"):
+    def test_header_bytes_are_read_whether_signed_or_unsigned(self) -> None:
+        # AWS sends Java's signed bytes (-128..127); hand-written events often use 0..255.
+        signed = KafkaRecord({"headers": [{"h": [0, 127, -128, -1]}, {"n": [-61, -87]}]})
+        assert signed.headers == {"h": b"\x00\x7f\x80\xff", "n": "é".encode()}
+        unsigned = KafkaRecord({"headers": [{"h": [0, 127, 128, 255]}]})
+        assert unsigned.headers == {"h": b"\x00\x7f\x80\xff"}
+
+    @pytest.mark.parametrize("octets", [[-129], [256], [1.5], ["a"], "ab", [None], 7])
+    def test_header_values_outside_a_byte_are_refused(self, octets: object) -> None:
+        record = KafkaRecord(
+            {"topic": "t", "partition": 2, "offset": 9, "headers": [{"h": octets}]}
+        )
+        with pytest.raises(RecordDecodeError, match=r"^t-2@9\.headers\[0\]\.h: expected a list"):
+            _ = record.headers
+
+    def test_the_builder_round_trips_every_byte_through_the_view(self) -> None:
+        every = bytes(range(256))
+        raw = kafka_event(["v"], headers={"all": every})["records"]["test-topic-0"][0]
+        assert KafkaRecord(raw).headers == {"all": every}
+
+    def test_decoding_errors_name_the_record_by_topic_partition_and_offset(self) -> None:
+        # A Kafka event has no "Records": a record is named as Lambda's own errors name it.
+        record = KafkaRecord({"topic": "t", "partition": 0, "offset": 5, "value": "%%%"}, 3)
+        with pytest.raises(RecordDecodeError, match=r"^t-0@5\.value: not valid base64"):
             _ = record.value
+        bad_key = KafkaRecord({"topic": "t", "partition": 1, "offset": 2, "key": 5}, 0)
+        with pytest.raises(RecordDecodeError, match=r"^t-1@2\.key: expected a base64 string"):
+            _ = bad_key.key
         not_json = KafkaRecord(
             {"topic": "t", "partition": 0, "offset": 0, "value": base64.b64encode(b"x").decode()}
         )
-        with pytest.raises(RecordDecodeError, match="value: not valid JSON"):
+        with pytest.raises(RecordDecodeError, match=r"^t-0@0\.value: not valid JSON"):
             not_json.json()
         bad_headers = KafkaRecord({"headers": [{"h": [300]}]}, 1)
         with pytest.raises(RecordDecodeError, match=r"headers\[0\]\.h: expected a list of byte"):
@@ -123,9 +153,56 @@ class TestProcessBatchOnKafka:
         event = kafka_event(["a", "b"])
         del event["records"]["test-topic-0"][1]["offset"]
         ran: list[object] = []
-        with pytest.raises(InvalidRecordError, match=r"Records\[1\]\.offset: missing"):
+        with pytest.raises(
+            InvalidRecordError, match=r"^records\['test-topic-0'\]\[1\]\.offset: missing"
+        ):
             process_batch(ran.append)(event, None)
         assert ran == []
+
+    def test_a_record_that_is_not_an_object_is_named_by_its_place_in_the_event(self) -> None:
+        from lambdakit.batch import process_batch
+        from lambdakit.errors import InvalidRecordError
+
+        event = kafka_event(["a"], topic="orders", partitions=[3])
+        event["records"]["orders-3"].append("junk")
+        with pytest.raises(
+            InvalidRecordError, match=r"^records\['orders-3'\]\[1\]: expected an object"
+        ):
+            process_batch(lambda record: None)(event, None)
+
+    @pytest.mark.parametrize("source", ["aws:kafka", "SelfManagedKafka", "aws:SelfManagedKafka"])
+    def test_every_kafka_event_source_lambda_has_used_is_detected(self, source: str) -> None:
+        from lambdakit.batch import process_batch
+
+        event = kafka_event(["a", "b"], self_managed=True)
+        event["eventSource"] = source
+        seen: list[bytes] = []
+        assert process_batch(lambda record: seen.append(record.value))(event, None) == {
+            "batchItemFailures": []
+        }
+        assert seen == [b"a", b"b"]
+
+    def test_a_record_with_a_non_ascii_header_is_processed_not_failed(self) -> None:
+        from lambdakit.batch import process_batch
+
+        event = kafka_event(["a"], headers={"name": "Zoë", "raw": b"\x80\xff"})
+        seen: list[dict[str, bytes]] = []
+        assert process_batch(lambda record: seen.append(record.headers))(event, None) == {
+            "batchItemFailures": []
+        }
+        assert seen == [{"name": "Zoë".encode(), "raw": b"\x80\xff"}]
+
+    def test_a_failed_record_is_logged_by_topic_partition_and_offset(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from lambdakit.batch import process_batch
+
+        def handler(record: KafkaRecord) -> None:
+            raise ValueError("poison")
+
+        process_batch(handler)(kafka_event(["a"], topic="orders", first_offset=41), None)
+        assert "orders-0@41 failed" in caplog.text
+        assert "Records[" not in caplog.text
 
     def test_idempotency_keys_see_the_decoded_value(self) -> None:
         from lambdakit.batch import process_batch

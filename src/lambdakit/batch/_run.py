@@ -14,6 +14,7 @@ from itertools import compress, filterfalse
 
 from lambdakit._internal.deadline import deadline_of
 from lambdakit._internal.lazy import get_logger
+from lambdakit._internal.reprs import safe_repr
 from lambdakit.batch._sources import GROUPED, INDEPENDENT
 
 TYPE_CHECKING = False
@@ -56,6 +57,9 @@ class Run:
         # not pay for the logging machinery when nobody listens.
         self.log_failures = log_failures and get_logger(LOGGER).isEnabledFor(30)
         self.out_of_time = False
+        # Set when a record raised an exception that ends the invocation (KeyboardInterrupt,
+        # SystemExit, ...): from then on no record starts, on any worker.
+        self.ended = False
         self.started = 0  # concurrent lanes only: the first record always starts
         # Stream sources: once a record fails, records with a higher sequence number will be
         # redelivered from the checkpoint anyway, so they are not started.
@@ -75,10 +79,9 @@ class Run:
                     self.stop_above = sequence
         if self.log_failures:  # WARNING is enabled on LOGGER
             get_logger(LOGGER).warning(
-                "Records[%d] (%s) failed and will be retried: %r",
-                index,
-                self.batch.identifiers[index],
-                error,
+                "%s failed and will be retried: %s",
+                self.batch.label(index),
+                safe_repr(error),
                 exc_info=error,
             )
 
@@ -141,9 +144,13 @@ class Run:
 
     # --- concurrent processing -----------------------------------------------------------------
 
+    def end(self) -> None:
+        """The invocation is ending (a ``BaseException`` is on its way out): start nothing more."""
+        self.ended = True
+
     def may_start(self, index: int) -> bool:
         """Whether record ``index`` may start now (used by concurrent lanes)."""
-        if self.out_of_time:
+        if self.out_of_time or self.ended:
             return False
         deadline = self.deadline
         if deadline is not None and self.started and deadline.reached():

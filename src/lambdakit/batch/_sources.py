@@ -68,9 +68,11 @@ _ALIASES = {
     "msk": EventSource.KAFKA,
     "aws:kafka": EventSource.KAFKA,
     "selfmanagedkafka": EventSource.KAFKA,
+    "aws:selfmanagedkafka": EventSource.KAFKA,
 }
-# eventSource values Lambda puts on Kafka events (on the event, not on each record).
-_KAFKA_SOURCES = ("aws:kafka", "SelfManagedKafka")
+# eventSource values Lambda puts on Kafka events (on the event, not on each record); older
+# samples of self-managed Kafka events (AWS SAM's among them) spell it "aws:SelfManagedKafka".
+_KAFKA_SOURCES = ("aws:kafka", "SelfManagedKafka", "aws:SelfManagedKafka")
 
 
 def parse_source(value: str) -> str:
@@ -86,7 +88,15 @@ def parse_source(value: str) -> str:
 class Batch:
     """A validated batch: what to run, how to identify each record, which lane it is in."""
 
-    __slots__ = ("_lane_keys", "identifiers", "ordering", "records", "sequence", "source", "view")
+    __slots__ = (
+        "_lane_keys",
+        "identifiers",
+        "ordering",
+        "records",
+        "sequence",
+        "source",
+        "view",
+    )
 
     def __init__(
         self,
@@ -107,6 +117,14 @@ class Batch:
         # Stream sources only: sequence numbers as integers. They exceed 64 bits and must never
         # be compared as strings ("9" > "10").
         self.sequence = sequence
+
+    def label(self, index: int) -> str:
+        """Record ``index`` as a log line names it: ``Records[3] (<messageId>)``, or for Kafka,
+        whose events have no ``Records``, ``orders-0@15``. Built only when a line is written."""
+        identifier = self.identifiers[index]
+        if self.source == EventSource.KAFKA:
+            return f"{identifier['partition']}@{identifier['offset']}"
+        return f"Records[{index}] ({identifier})"
 
     @property
     def lane_keys(self) -> list[Any] | None:
@@ -220,11 +238,30 @@ def _identifiers(records: list[dict[str, Any]], path: tuple[str, ...]) -> list[s
     raise AssertionError("unreachable: a bad identifier was not found twice")
 
 
+# Kinesis's API documents sequence numbers as ``0|([1-9]\d{0,128})``; DynamoDB Streams' are 21
+# to 40 digits. A longer value is no sequence number (and past 4,300 digits ``int()`` refuses it).
+_MAX_SEQUENCE_DIGITS = 129
+
+
 def _sequence_numbers(identifiers: list[str], field: str) -> list[int]:
+    """Sequence numbers as integers: ASCII decimal digits only (``str.isdigit`` alone admits
+    ``"²"``, which ``int()`` refuses, and Arabic-Indic digits, which it reads as numbers). The
+    common case is checked in one C-speed pass over the joined batch; the per-record pass names
+    the culprit."""
+    joined = "".join(identifiers)
+    if joined.isascii() and joined.isdigit() and max(map(len, identifiers)) <= _MAX_SEQUENCE_DIGITS:
+        return list(map(int, identifiers))
     for index, value in enumerate(identifiers):
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise InvalidRecordError(index, field, f"not a decimal sequence number: {value!r}")
-    return list(map(int, identifiers))
+        if len(value) > _MAX_SEQUENCE_DIGITS:
+            raise InvalidRecordError(
+                index,
+                field,
+                f"longer than any sequence number Kinesis or DynamoDB Streams issues "
+                f"({len(value)} digits, at most {_MAX_SEQUENCE_DIGITS})",
+            )
+    raise AssertionError("unreachable: a bad sequence number was not found twice")
 
 
 def _sqs_is_fifo(records: list[dict[str, Any]]) -> bool:
@@ -288,16 +325,17 @@ def read_batch(event: Any, explicit: str | None) -> Batch | None:
     """
     kafka = _kafka_records(event, explicit)
     if kafka is not None:
-        return _kafka(kafka) if kafka else None
+        return _kafka(*kafka) if kafka[0] else None
     records = _records_of(event)
     if not records:
         return None
     return _BUILDERS[_detect(records, explicit)](records)
 
 
-def _kafka_records(event: Any, explicit: str | None) -> list[Any] | None:
-    """A Kafka event's records in order (partition by partition, as Lambda lists them);
-    ``None`` when ``event`` is not a Kafka event."""
+def _kafka_records(event: Any, explicit: str | None) -> tuple[list[Any], dict[str, Any]] | None:
+    """A Kafka event's records in order (partition by partition, as Lambda lists them), and the
+    records grouped as the event has them (to name a bad record's place); ``None`` when
+    ``event`` is not a Kafka event."""
     if explicit not in (None, EventSource.KAFKA) or not isinstance(event, dict):
         return None
     partitions = event.get("records")
@@ -315,18 +353,33 @@ def _kafka_records(event: Any, explicit: str | None) -> list[Any] | None:
                 f"event.records[{name!r}]: expected a list of records, got {type(batch).__name__}"
             )
         records.extend(batch)
-    return records
+    return records, partitions
 
 
-def _kafka(records: list[Any]) -> Batch:
+def _place(partitions: dict[str, list[Any]], index: int) -> str:
+    """Where the ``index``-th record of a Kafka event sits: ``records['orders-0'][2]``."""
+    for name, batch in partitions.items():
+        if index < len(batch):
+            return f"records[{name!r}][{index}]"
+        index -= len(batch)
+    raise IndexError(index)
+
+
+def _kafka(records: list[Any], partitions_in_event: dict[str, list[Any]]) -> Batch:
     """Kafka: a record is identified by its topic-partition and offset, as Lambda's partial
     batch response for Kafka takes it (``{"partition": "<topic>-<n>", "offset": n}``); records
-    of one partition run in order, and a failure stops its partition (the rest is reported)."""
+    of one partition run in order, and a failure stops its partition (the rest is reported).
+    Errors name a record by its place in the event, and logs by ``<topic>-<n>@<offset>``."""
     identifiers: list[dict[str, Any]] = []
     partitions: list[str] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
-            raise InvalidRecordError(index, "", f"expected an object, got {type(record).__name__}")
+            raise InvalidRecordError(
+                index,
+                "",
+                f"expected an object, got {type(record).__name__}",
+                location=_place(partitions_in_event, index),
+            )
         topic, partition, offset = (
             record.get("topic"),
             record.get("partition"),
@@ -338,9 +391,16 @@ def _kafka(records: list[Any]) -> Batch:
             ("offset", offset, int),
         ):
             if value is None:
-                raise InvalidRecordError(index, field, "missing")
+                raise InvalidRecordError(
+                    index, field, "missing", location=_place(partitions_in_event, index)
+                )
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise InvalidRecordError(index, field, f"expected {kind.__name__}, got {value!r}")
+                raise InvalidRecordError(
+                    index,
+                    field,
+                    f"expected {kind.__name__}, got {value!r}",
+                    location=_place(partitions_in_event, index),
+                )
         name = f"{topic}-{partition}"
         identifiers.append({"partition": name, "offset": offset})
         partitions.append(name)

@@ -15,34 +15,43 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def where(index: int | None, field: str) -> str:
-    """The path of ``field`` for error messages: ``Records[3].body`` (or just ``body``)."""
-    return field if index is None else f"Records[{index}].{field}"
+def where(at: int | RecordView | None, field: str) -> str:
+    """The path of ``field`` for error messages: ``Records[3].body``, just ``body`` when the
+    record's place is unknown, or whatever the record view calls itself (a Kafka record is
+    ``orders-0@15``: a Kafka event has no ``Records``).
+
+    Callers pass the view rather than its name so that the name is only built on the error path.
+    """
+    if at is None:
+        return field
+    if isinstance(at, int):
+        return f"Records[{at}].{field}"
+    return f"{at.location}.{field}"
 
 
-def parse_json(text: str | bytes, index: int | None, field: str) -> Any:
+def parse_json(text: str | bytes, at: int | RecordView | None, field: str) -> Any:
     """Parse JSON, turning a failure into a :class:`RecordDecodeError` naming the field."""
     import json
 
     try:
         return json.loads(text)
     except (ValueError, TypeError) as exc:
-        raise RecordDecodeError(where(index, field), f"not valid JSON ({exc})") from None
+        raise RecordDecodeError(where(at, field), f"not valid JSON ({exc})") from None
 
 
-def decode_base64(text: Any, index: int | None, field: str) -> bytes:
+def decode_base64(text: Any, at: int | RecordView | None, field: str) -> bytes:
     """Decode standard base64 strictly (AWS never sends anything else)."""
     import base64
     import binascii
 
     if not isinstance(text, str):
         raise RecordDecodeError(
-            where(index, field), f"expected a base64 string, got {type(text).__name__}"
+            where(at, field), f"expected a base64 string, got {type(text).__name__}"
         )
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise RecordDecodeError(where(index, field), f"not valid base64 ({exc})") from None
+        raise RecordDecodeError(where(at, field), f"not valid base64 ({exc})") from None
 
 
 class RecordView:
@@ -79,6 +88,12 @@ class RecordView:
     def identifier(self) -> str | None:
         """The value Lambda expects in ``batchItemFailures[].itemIdentifier`` for this record."""
         raise NotImplementedError
+
+    @property
+    def location(self) -> str:
+        """How messages name this record: ``Records[3]`` (``record`` when its place is
+        unknown, for a view built by hand)."""
+        return "record" if self.index is None else f"Records[{self.index}]"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(index={self.index!r}, id={self.identifier!r})"

@@ -3,7 +3,8 @@
 Lambda groups Kafka records by ``"<topic>-<partition>"`` under the event's ``records``; each
 record carries ``topic``, ``partition``, ``offset``, ``timestamp`` (ms), ``timestampType``,
 ``key`` and ``value`` base64-encoded (``key`` may be absent), and ``headers`` as a list of
-one-entry objects whose value is a list of byte values.
+one-entry objects whose value is a list of byte values. Those are Java's signed bytes: Lambda
+serialises a ``byte[]``, so a byte of 0x80 or more arrives as -128..-1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ class KafkaRecord(RecordView):
         if not isinstance(offset, int):
             return None
         return f"{topic}-{partition}@{offset}"
+
+    @property
+    def location(self) -> str:
+        """How messages name this record: ``orders-0@15``, as Kafka tooling does (a Kafka
+        event groups records by topic-partition and has no ``Records`` list)."""
+        identifier = self.identifier
+        if identifier is not None:
+            return identifier
+        return "record" if self.index is None else f"record #{self.index}"
 
     @property
     def topic(self) -> str:
@@ -62,7 +72,7 @@ class KafkaRecord(RecordView):
             return self._value
         except AttributeError:
             raw = self.raw.get("value")
-            self._value: bytes = b"" if raw is None else decode_base64(raw, self.index, "value")
+            self._value: bytes = b"" if raw is None else decode_base64(raw, self, "value")
             return self._value
 
     @property
@@ -72,7 +82,7 @@ class KafkaRecord(RecordView):
             return self._key
         except AttributeError:
             raw = self.raw.get("key")
-            self._key: bytes | None = None if raw is None else decode_base64(raw, self.index, "key")
+            self._key: bytes | None = None if raw is None else decode_base64(raw, self, "key")
             return self._key
 
     def json(self) -> Any:
@@ -80,36 +90,54 @@ class KafkaRecord(RecordView):
         try:
             return self._json
         except AttributeError:
-            self._json: Any = parse_json(self.value, self.index, "value")
+            self._json: Any = parse_json(self.value, self, "value")
             return self._json
 
     @property
     def headers(self) -> dict[str, bytes]:
-        """Headers by name, values as bytes (Lambda sends each as a list of byte values)."""
+        """Headers by name, values as bytes. Lambda sends each as a list of Java's signed bytes
+        (-128..127); unsigned values (0..255), as hand-written events have them, are read too."""
         try:
             cached: dict[str, bytes] = self._headers
             return cached
         except AttributeError:
             pass
-        self._headers: dict[str, bytes] = _headers(self.raw.get("headers"), self.index)
+        self._headers: dict[str, bytes] = _headers(self.raw.get("headers"), self)
         return self._headers
 
 
-def _headers(entries: Any, index: int | None) -> dict[str, bytes]:
+def _headers(entries: Any, record: KafkaRecord) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     if entries is None:
         return found
     if not isinstance(entries, list):
-        raise RecordDecodeError(where(index, "headers"), "expected a list")
+        raise RecordDecodeError(where(record, "headers"), "expected a list")
     for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            raise RecordDecodeError(where(index, f"headers[{position}]"), "expected an object")
+            raise RecordDecodeError(where(record, f"headers[{position}]"), "expected an object")
         for name, octets in entry.items():
-            try:
-                found[str(name)] = bytes(octets)
-            except (TypeError, ValueError):
+            value = _octets(octets)
+            if value is None:
                 raise RecordDecodeError(
-                    where(index, f"headers[{position}].{name}"),
-                    "expected a list of byte values (0-255)",
-                ) from None
+                    where(record, f"headers[{position}].{name}"),
+                    "expected a list of byte values (-128..127 as Lambda sends them, or 0..255)",
+                )
+            found[str(name)] = value
     return found
+
+
+def _octets(octets: Any) -> bytes | None:
+    """A header's list of byte values as bytes, or ``None`` when it is not one.
+
+    ``bytes()`` takes the unsigned form at C speed; only a list holding negative (signed) values
+    takes the slower path, which checks every value before folding it into 0..255.
+    """
+    if not isinstance(octets, list):
+        return None
+    try:
+        return bytes(octets)
+    except (TypeError, ValueError):
+        pass
+    if all(type(b) is int and -128 <= b <= 255 for b in octets):
+        return bytes([b & 0xFF for b in octets])
+    return None

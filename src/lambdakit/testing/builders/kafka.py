@@ -36,7 +36,8 @@ def kafka_event(
     encoded as Lambda delivers them. Records are grouped by ``"<topic>-<partition>"``; offsets
     increase per partition from ``first_offset``. ``keys`` (one for all records, or one per
     record; ``None``: no key) are encoded the same way; ``headers`` (one mapping for all, or
-    one per record) become Lambda's list of ``{name: [byte values]}``.
+    one per record) become Lambda's list of ``{name: [byte values]}``, written as Lambda writes
+    them: Java's signed bytes, so 0x80..0xFF appear as -128..-1.
     """
     blobs = [payload_bytes(v, f"values[{i}]") for i, v in enumerate(values)]
     count = len(blobs)
@@ -90,6 +91,6 @@ def _headers(headers: Mapping[str, Any] | None, where: str) -> list[dict[str, li
     if headers is None:
         return []
     return [
-        {str(name): list(payload_bytes(value, f"{where}.{name}"))}
+        {str(name): [b - 256 if b > 127 else b for b in payload_bytes(value, f"{where}.{name}")]}
         for name, value in headers.items()
     ]
