@@ -12,6 +12,7 @@ from lambdakit._internal.invocation import (
     current_margin_ms,
 )
 from lambdakit._internal.lazy import get_logger, wraps
+from lambdakit._internal.reprs import safe_repr
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
@@ -142,13 +143,27 @@ class _BatchProcessor:
         next_lane = run.lane_feed()
 
         def worker() -> None:
-            while (lane := next_lane()) is not None:
-                drive(run.lane(lane), call)
+            try:
+                while (lane := next_lane()) is not None:
+                    drive(run.lane(lane), call)
+            except BaseException:  # KeyboardInterrupt, SystemExit: the invocation is over
+                run.end()
+                raise
 
         workers = min(self.concurrency, len(batch.records))
         pool = self.pool()
-        for future in [pool.submit(carrying_context(worker)) for _ in range(workers)]:
-            future.result()
+        futures = [pool.submit(carrying_context(worker)) for _ in range(workers)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            # Raised by a record (or delivered to this thread): the other workers finish the
+            # record in hand and start no other, and the invocation ends once they have.
+            run.end()
+            from concurrent.futures import wait
+
+            wait(futures)
+            raise
 
     def _run_async(
         self, loop: asyncio.AbstractEventLoop, batch: Batch, run: Run, extra: tuple[Any, ...]
@@ -164,14 +179,25 @@ class _BatchProcessor:
         next_lane = run.lane_feed()
 
         async def worker() -> None:
-            while (lane := next_lane()) is not None:
-                await drive_async(run.lane(lane), call)
+            try:
+                while (lane := next_lane()) is not None:
+                    await drive_async(run.lane(lane), call)
+            except BaseException:  # KeyboardInterrupt, SystemExit, cancellation
+                run.end()
+                raise
 
         async def all_workers() -> None:
             workers = min(self.concurrency, len(batch.records))
             await asyncio.gather(*(worker() for _ in range(workers)))
 
-        loop.run_until_complete(all_workers())
+        try:
+            loop.run_until_complete(all_workers())
+        except BaseException:
+            # asyncio lets KeyboardInterrupt and SystemExit out of the loop with the other
+            # workers suspended mid-record; with_event_loop cancels them, and run.end() makes
+            # sure none starts another record while it does.
+            run.end()
+            raise
 
     def _response(self, batch: Batch, run: Run) -> BatchResponse:
         if run.out_of_time:
@@ -185,7 +211,7 @@ class _BatchProcessor:
             first = next((e for e in errors if e is not None), None)
             raise AllRecordsFailedError(
                 f"all {len(batch.records)} records of the {batch.source} batch failed "
-                f"(first error: {first!r})",
+                f"(first error: {safe_repr(first)})",
                 errors,
             ) from first
         return {"batchItemFailures": [{"itemIdentifier": i} for i in run.failures()]}
