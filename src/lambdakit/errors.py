@@ -20,6 +20,7 @@ __all__ = [
     "SecretAccessError",
     "SecretFetchError",
     "SecretNotFoundError",
+    "SecretPicklingError",
     "SecretTransformError",
     "SecretsConfigurationError",
     "SecretsError",
@@ -243,6 +244,12 @@ class SecretAccessError(SecretsError):
 class SecretTransformError(SecretsError, ValueError):
     """The stored value cannot be transformed as asked (``json`` of text that is not JSON,
     ``binary`` of text that is not base64). The message names the secret, never the value."""
+
+
+class SecretPicklingError(SecretsError, TypeError):
+    """Something holding secret values (the cache, one of its entries) was asked to be pickled
+    or copied: a pickle would carry the values out of the process in clear. A ``TypeError``, as
+    pickling an unpicklable object is elsewhere."""
 
 
 class SecretFetchError(SecretsError):

@@ -10,6 +10,8 @@ the context manager, the pytest fixture and the plugin's reset between tests).
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -32,6 +35,7 @@ from lambdakit.errors import (
     SecretTransformError,
 )
 from lambdakit.secrets import ParameterRef, SecretCache, SecretRef, inject_secrets
+from lambdakit.secrets import _extension as extension_module
 from lambdakit.testing import FakeClock, FakeSecrets, fake_secrets
 from tests.secrets_support import ReaderClock
 
@@ -726,6 +730,78 @@ def test_refresh_reaches_every_item_of_a_table(cache: SecretCache, store: FakeSe
     assert store.calls["item"] == 4
     cache.invalidate("config")
     assert len(cache) == 0
+
+
+# --- a read returns the caller's own containers -------------------------------------------------
+
+DOCUMENT = {"user": "app", "roles": ["reader", {"scope": "orders"}], "limits": {"rps": 5}}
+
+
+def vandalise(value: Any) -> None:
+    """Change every container in ``value``, all the way down (as careless callers do)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            vandalise(item)
+        value["vandal"] = True
+    elif isinstance(value, list):
+        for item in value:
+            vandalise(item)
+        value.append("vandal")
+    elif isinstance(value, set):
+        value.add("vandal")
+
+
+CONTAINER_READS: dict[str, Callable[[SecretCache], Any]] = {
+    "get_secret json": lambda c: c.get_secret("doc", transform="json"),
+    "get_secret json, flat": lambda c: c.get_secret("flat", transform="json"),
+    "get_parameter json, flat list": lambda c: c.get_parameter("/flat", transform="json"),
+    "get_parameter json": lambda c: c.get_parameter("/doc/a", transform="json"),
+    "get_parameters json": lambda c: c.get_parameters(["/doc/a", "/doc/b"], transform="json"),
+    "get_parameters_by_path": lambda c: c.get_parameters_by_path("/doc"),
+    "get_parameters_by_path json": lambda c: c.get_parameters_by_path("/doc", transform="json"),
+    "get_item_parameter": lambda c: c.get_item_parameter("config", "doc"),
+    "get_item_parameter json": lambda c: c.get_item_parameter("config", "text", transform="json"),
+    "get_app_config json": lambda c: c.get_app_config("orders", "prod", "doc", transform="json"),
+    "SecretRef json": lambda c: SecretRef("doc", transform="json").read(c, None),
+    "SecretRef field": lambda c: SecretRef("doc", field="limits").read(c, None),
+}
+
+
+@pytest.mark.parametrize("read", list(CONTAINER_READS))
+def test_a_container_read_is_the_callers_own_at_every_read(
+    read: str, store: FakeSecrets, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first read (a miss), the hits, and a value served stale: mutating one, all the way
+    # down, changes none of the others.
+    store.set_secret("doc", DOCUMENT)
+    store.set_secret("flat", {"user": "app", "password": "pw", "port": 5432, "tls": True})
+    store.set_parameter("/flat", ["a", 1, 2.5, None])
+    store.set_parameter("/doc/a", DOCUMENT)
+    store.set_parameter("/doc/b", ["first", DOCUMENT])
+    item = {"number": Decimal("1.5"), "tags": {"a", "b"}, "document": copy.deepcopy(DOCUMENT)}
+    store.set_item("config", "doc", item)  # a type marshal cannot hold: copied another way
+    store.set_item("config", "text", json.dumps(DOCUMENT))
+    monkeypatch.setattr(
+        extension_module, "fetch_app_config", lambda *names: json.dumps(DOCUMENT).encode()
+    )
+    cache = SecretCache(backend=store, clock=clock, jitter=0)
+    first = CONTAINER_READS[read](cache)
+    expected = copy.deepcopy(first)
+    vandalise(first)
+    for _ in range(2):
+        again = CONTAINER_READS[read](cache)
+        assert repr(again) == repr(expected)  # equal, and in the same order with the same types
+        vandalise(again)
+    clock.advance(cache.max_age + 1)
+    store.fail()
+    stale = CONTAINER_READS[read](cache)
+    vandalise(stale)
+    assert repr(CONTAINER_READS[read](cache)) == repr(expected)
+
+
+def test_a_string_read_is_the_cached_string_itself(cache: SecretCache) -> None:
+    # Strings and bytes cannot be changed: no copy, the hit stays a dictionary lookup.
+    assert cache.get_secret("prod/db") is cache.get_secret("prod/db")
 
 
 # --- inject_secrets -----------------------------------------------------------------------------

@@ -5,11 +5,14 @@ above it decides when to ask. Service errors are translated here into lambdakit'
 whose messages name the secret or parameter and never carry its value: not found, access denied,
 and everything transient (throttling beyond botocore's retries, network, 5xx) as
 :class:`~lambdakit.errors.SecretFetchError`, which the cache may answer with a stale value.
+Responses are held :class:`~lambdakit.secrets._sealed.Sealed` (a failing second page must not
+show the first page's values among a traceback's locals).
 """
 
 from __future__ import annotations
 
 from lambdakit.errors import SecretAccessError, SecretFetchError, SecretNotFoundError
+from lambdakit.secrets._sealed import Sealed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,11 +99,11 @@ class Boto3Backend:
 
         return client(service)
 
-    def _call(self, what: str, request: Callable[[], Any]) -> Any:
+    def _call(self, what: str, request: Callable[[], Any]) -> Sealed:
         _quiet_botocore_bodies()
         _calling.active = True
         try:
-            return request()
+            return Sealed(request())
         except _errors() as exc:
             raise translate(exc, what) from exc
         finally:
@@ -114,10 +117,10 @@ class Boto3Backend:
             options["VersionStage"] = version_stage
         client = self.client("secretsmanager")
         response = self._call(f"secret {name}", lambda: client.get_secret_value(**options))
-        if response.get("SecretString") is not None:
-            return str(response["SecretString"])
-        if response.get("SecretBinary") is not None:
-            return bytes(response["SecretBinary"])
+        if response.value.get("SecretString") is not None:
+            return str(response.value["SecretString"])
+        if response.value.get("SecretBinary") is not None:
+            return bytes(response.value["SecretBinary"])
         raise SecretNotFoundError(f"secret {name} has no value in that version", [name])
 
     def parameter(self, name: str, decrypt: bool) -> str:
@@ -126,7 +129,7 @@ class Boto3Backend:
             f"parameter {name}",
             lambda: client.get_parameter(Name=name, WithDecryption=decrypt),
         )
-        return str(response["Parameter"]["Value"])
+        return str(response.value["Parameter"]["Value"])
 
     def parameters(self, names: list[str], decrypt: bool) -> tuple[dict[str, str], list[str]]:
         client = self.client("ssm")
@@ -134,12 +137,11 @@ class Boto3Backend:
             f"parameters {', '.join(names)}",
             lambda: client.get_parameters(Names=names, WithDecryption=decrypt),
         )
-        found = {p["Name"]: str(p["Value"]) for p in response.get("Parameters", [])}
-        return found, list(response.get("InvalidParameters", []))
+        return _values(response), list(response.value.get("InvalidParameters", []))
 
     def parameters_by_path(self, path: str, recursive: bool, decrypt: bool) -> dict[str, str]:
         client = self.client("ssm")
-        found: dict[str, str] = {}
+        found = Sealed({})
         token: str | None = None
         while True:
             options: dict[str, Any] = {
@@ -152,10 +154,11 @@ class Boto3Backend:
             response = self._call(
                 f"parameters under {path}", _bound(client.get_parameters_by_path, options)
             )
-            found.update({p["Name"]: str(p["Value"]) for p in response.get("Parameters", [])})
-            token = response.get("NextToken")
+            found.value.update(_values(response))
+            token = response.value.get("NextToken")
             if not token:
-                return found
+                values: dict[str, str] = found.value
+                return values
 
     def item(self, table: str, key: dict[str, Any], attribute: str) -> Any:
         from lambdakit.events._attributes import deserialize
@@ -167,11 +170,11 @@ class Boto3Backend:
             what,
             lambda: client.get_item(TableName=table, Key=typed_key, ConsistentRead=True),
         )
-        item = response.get("Item")
-        if item is None or attribute not in item:
-            missing = "item" if item is None else f"attribute {attribute!r} of item"
+        item = Sealed(response.value.get("Item"))  # other attributes may be secrets too
+        if item.value is None or attribute not in item.value:
+            missing = "item" if item.value is None else f"attribute {attribute!r} of item"
             raise SecretNotFoundError(f"{missing} {key!r} of table {table} does not exist")
-        return deserialize(item[attribute])
+        return deserialize(item.value[attribute])
 
 
 class _Calling:
@@ -210,6 +213,11 @@ def _quiet_botocore_bodies() -> None:
 
     logging.getLogger("botocore.parsers").addFilter(DropSecretBodies())
     _filter_installed = True
+
+
+def _values(response: Sealed) -> dict[str, str]:
+    """``{name: value}`` of the parameters in a GetParameters(ByPath) response."""
+    return {p["Name"]: str(p["Value"]) for p in response.value.get("Parameters", [])}
 
 
 def _bound(method: Callable[..., Any], options: dict[str, Any]) -> Callable[[], Any]:

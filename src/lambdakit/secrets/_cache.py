@@ -9,7 +9,10 @@
   than ``max_stale``, that value is served (a warning names the key, never the value). Failed
   fetches back off exponentially (with jitter, capped), so an outage is not hammered: during the
   back-off the stale value (or the last error, without one) is answered at once.
-- Values are kept in :class:`Entry` objects whose repr never shows them.
+- Values are kept in :class:`Entry` objects whose repr never shows them and which refuse to be
+  pickled; in this module's frames they travel sealed (:mod:`lambdakit.secrets._sealed`), so a
+  traceback's locals never show one. A container (the ``dict`` of ``transform="json"``) is
+  handed out as a copy of its own at every read: a caller's mutation changes nothing cached.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from lambdakit.errors import (
     SecretsConfigurationError,
     SecretTransformError,
 )
+from lambdakit.secrets._sealed import Sealed, decoded, frozen, refuse_pickling
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,12 +45,15 @@ GET_PARAMETERS_BATCH = 10  # SSM's limit per GetParameters call
 
 
 class Entry:
-    """One cached answer. ``repr`` shows when it was fetched, never what."""
+    """One cached answer. ``repr`` shows when it was fetched, never what; pickling is refused.
+    ``value`` is kept as :func:`~lambdakit.secrets._sealed.frozen` keeps it: a read is
+    ``thaw(value)`` when ``thaw`` is set (a container: a copy per read), else ``value``."""
 
-    __slots__ = ("error", "expires", "failures", "fetched", "retry_at", "value")
+    __slots__ = ("error", "expires", "failures", "fetched", "retry_at", "thaw", "value")
 
     def __init__(self) -> None:
         self.value: Any = None
+        self.thaw: Callable[[Any], Any] | None = None
         self.fetched: float | None = None  # None: never fetched successfully
         self.expires = 0.0
         self.failures = 0
@@ -55,6 +62,12 @@ class Entry:
 
     def __repr__(self) -> str:
         return f"Entry(fetched={self.fetched}, failures={self.failures}, value=<hidden>)"
+
+    __reduce_ex__ = __reduce__ = __getstate__ = refuse_pickling
+
+    def read(self) -> Any:
+        """The value, as the caller may keep it (the hit paths inline this)."""
+        return self.value if self.thaw is None else self.thaw(self.value)
 
 
 def _positive(option: str, value: Any) -> float:
@@ -112,6 +125,8 @@ class SecretCache:
     def __repr__(self) -> str:
         return f"SecretCache({len(self._entries)} entries, max_age={self.max_age:g})"
 
+    __reduce_ex__ = __reduce__ = __getstate__ = refuse_pickling
+
     # --- the backend --------------------------------------------------------------------------
 
     @property
@@ -127,30 +142,34 @@ class SecretCache:
 
     # --- the core -------------------------------------------------------------------------------
 
-    def _get(self, key: tuple[Any, ...], fetch: Callable[[], Any], max_age: float | None) -> Any:
+    def _get(
+        self, key: tuple[Any, ...], fetch: Callable[[], Sealed], max_age: float | None
+    ) -> Sealed:
+        """The value under ``key`` (the caller's own copy), fetched by ``fetch`` when needed."""
         entry = self._entries.get(key)
         now = self._clock()
         if entry is not None and entry.fetched is not None and now < entry.expires:
-            return entry.value
+            return Sealed(entry.read())
         with self._key_lock(key):
             entry = self._entries.get(key)
             now = self._clock()
             if entry is not None and entry.fetched is not None and now < entry.expires:
-                return entry.value  # another thread fetched it while we waited
+                return Sealed(entry.read())  # another thread fetched it while we waited
             if entry is not None and entry.failures and now < entry.retry_at:
                 return self._answer_failure(key, entry, now, None)
             age = self.max_age if max_age is None else _positive("max_age", max_age)
             try:
-                value = fetch()
+                fetched = fetch()
             except SecretFetchError as exc:
                 entry = entry or self._new_entry(key)
                 self._failed(entry, now, exc)
                 return self._answer_failure(key, entry, now, exc)
-            self._store(entry or self._new_entry(key), value, now, age)
-            return value
+            entry = entry or self._new_entry(key)
+            self._store(entry, fetched.value, now, age)
+            return Sealed(entry.read())
 
     def _store(self, entry: Entry, value: Any, fetched: float, age: float) -> None:
-        entry.value = value
+        entry.value, entry.thaw = frozen(value)
         entry.fetched = fetched
         entry.expires = fetched + age * (1 - self.jitter * self._random.random())
         entry.failures = 0
@@ -158,7 +177,7 @@ class SecretCache:
 
     def _answer_failure(
         self, key: tuple[Any, ...], entry: Entry, now: float, error: BaseException | None
-    ) -> Any:
+    ) -> Sealed:
         if entry.fetched is not None and now - entry.fetched <= self.max_stale:
             if error is not None:  # once per failed fetch, not on every read of the back-off
                 get_logger(LOGGER).warning(
@@ -168,7 +187,7 @@ class SecretCache:
                     now - entry.fetched,
                     entry.error,
                 )
-            return entry.value
+            return Sealed(entry.read())
         if error is not None:
             raise error
         # During the back-off: a new error each time (re-raising the stored one would grow
@@ -217,14 +236,14 @@ class SecretCache:
         key = ("secret", name, stage, version_id, transform)
         entry = self._entries.get(key)  # the hit path, before anything else is built
         if entry is not None and entry.fetched is not None and self._clock() < entry.expires:
-            return entry.value
+            return entry.value if entry.thaw is None else entry.thaw(entry.value)  # Entry.read
         check_transform(transform)
 
-        def fetch() -> Any:
-            raw = self.backend.secret(name, stage, version_id)
+        def fetch() -> Sealed:
+            raw = Sealed(self.backend.secret(name, stage, version_id))
             return _transformed(raw, transform, f"secret {name}")
 
-        return self._get(key, fetch, max_age)
+        return self._get(key, fetch, max_age).value
 
     def get_parameter(
         self,
@@ -238,14 +257,14 @@ class SecretCache:
         key = ("parameter", name, bool(decrypt), transform)
         entry = self._entries.get(key)  # the hit path, before anything else is built
         if entry is not None and entry.fetched is not None and self._clock() < entry.expires:
-            return entry.value
+            return entry.value if entry.thaw is None else entry.thaw(entry.value)  # Entry.read
         check_transform(transform)
 
-        def fetch() -> Any:
-            raw = self.backend.parameter(name, bool(decrypt))
+        def fetch() -> Sealed:
+            raw = Sealed(self.backend.parameter(name, bool(decrypt)))
             return _transformed(raw, transform, f"parameter {name}")
 
-        return self._get(key, fetch, max_age)
+        return self._get(key, fetch, max_age).value
 
     def get_parameters(
         self,
@@ -262,55 +281,58 @@ class SecretCache:
         ``raise_on_missing=False``."""
         check_transform(transform)
         wanted = list(dict.fromkeys(names))
-        result: dict[str, Any] = {}
+        found = Sealed({})  # {name: value}, filled from the cache and then by each chunk
         cold: list[str] = []
         now = self._clock()
         for name in wanted:
             entry = self._entries.get(("parameter", name, bool(decrypt), transform))
             if entry is not None and entry.fetched is not None and now < entry.expires:
-                result[name] = entry.value
+                found.value[name] = entry.read()
             else:
                 cold.append(name)
         missing: list[str] = []
         for start in range(0, len(cold), GET_PARAMETERS_BATCH):
             chunk = cold[start : start + GET_PARAMETERS_BATCH]
-            found, absent = self._fetch_chunk(chunk, bool(decrypt), transform, max_age)
-            result.update(found)
-            missing.extend(absent)
+            missing += self._fetch_chunk(chunk, bool(decrypt), transform, max_age, found)
         if missing and raise_on_missing:
             raise SecretNotFoundError(
                 f"parameters do not exist: {', '.join(sorted(missing))}", sorted(missing)
             )
-        return {name: result[name] for name in wanted if name in result}
+        return {name: found.value[name] for name in wanted if name in found.value}
 
     def _fetch_chunk(
-        self, chunk: list[str], decrypt: bool, transform: str | None, max_age: float | None
-    ) -> tuple[dict[str, Any], list[str]]:
-        """One GetParameters call for ``chunk``, its values stored under each name's key (so a
-        later ``get_parameter`` of one of them is a hit)."""
-        outcome: dict[str, Any] = {}
+        self,
+        chunk: list[str],
+        decrypt: bool,
+        transform: str | None,
+        max_age: float | None,
+        found: Sealed,
+    ) -> list[str]:
+        """One GetParameters call for ``chunk``: its values go into ``found`` and are stored
+        under each name's key (so a later ``get_parameter`` of one of them is a hit); returns
+        the names missing."""
 
-        def fetch() -> tuple[dict[str, Any], list[str]]:
-            found, absent = self.backend.parameters(chunk, decrypt)
-            values = {n: _transformed(v, transform, f"parameter {n}") for n, v in found.items()}
-            return values, absent
+        def fetch() -> Sealed:
+            answer = Sealed(self.backend.parameters(chunk, decrypt))  # ({name: value}, missing)
+            values = _each_transformed(Sealed(answer.value[0]), transform)
+            return Sealed((values.value, answer.value[1]))
 
         chunk_key = ("parameters", tuple(chunk), decrypt, transform)
-        values, absent = self._get(chunk_key, fetch, 0)
-        answer = self._entries.get(chunk_key)
-        fetched = answer.fetched if answer is not None and answer.fetched is not None else 0.0
+        answer = self._get(chunk_key, fetch, 0)
+        chunk_entry = self._entries.get(chunk_key)
+        fetched = chunk_entry.fetched if chunk_entry and chunk_entry.fetched is not None else 0.0
         age = self.max_age if max_age is None else _positive("max_age", max_age)
-        for name, value in values.items():
+        for name in answer.value[0]:
             key = ("parameter", name, decrypt, transform)
             entry = self._entries.get(key)
-            if entry is not None and entry.fetched is not None and entry.fetched > fetched:
-                outcome[name] = entry.value  # read alone since: newer than this answer
-                continue
-            # Stored as old as the answer is: a stale answer (served through an outage) stays
-            # stale, so the next read retries and max_stale still counts from the real fetch.
-            self._store(entry or self._new_entry(key), value, fetched, age)
-            outcome[name] = value
-        return outcome, absent
+            if entry is None or entry.fetched is None or entry.fetched <= fetched:
+                # Stored as old as the answer is: a stale answer (served through an outage)
+                # stays stale, so the next read retries and max_stale still counts from the
+                # real fetch. An entry read alone since is newer than this answer: kept.
+                entry = entry or self._new_entry(key)
+                self._store(entry, answer.value[0][name], fetched, age)
+            found.value[name] = entry.read()
+        return list(answer.value[1])
 
     def get_parameters_by_path(
         self,
@@ -325,11 +347,12 @@ class SecretCache:
         check_transform(transform)
         key = ("path", path, bool(recursive), bool(decrypt), transform)
 
-        def fetch() -> dict[str, Any]:
-            found = self.backend.parameters_by_path(path, bool(recursive), bool(decrypt))
-            return {n: _transformed(v, transform, f"parameter {n}") for n, v in found.items()}
+        def fetch() -> Sealed:
+            found = Sealed(self.backend.parameters_by_path(path, bool(recursive), bool(decrypt)))
+            return _each_transformed(found, transform)
 
-        return dict(self._get(key, fetch, max_age))
+        values: dict[str, Any] = self._get(key, fetch, max_age).value
+        return values
 
     def get_item_parameter(
         self,
@@ -355,11 +378,11 @@ class SecretCache:
             transform,
         )
 
-        def fetch() -> Any:
-            raw = self.backend.item(table, item_key, attribute)
+        def fetch() -> Sealed:
+            raw = Sealed(self.backend.item(table, item_key, attribute))
             return _transformed(raw, transform, f"item {item_key!r} of table {table}")
 
-        return self._get(cache_key, fetch, max_age)
+        return self._get(cache_key, fetch, max_age).value
 
     def get_app_config(
         self,
@@ -375,13 +398,13 @@ class SecretCache:
         check_transform(transform)
         key = ("appconfig", f"{application}/{environment}/{profile}", transform)
 
-        def fetch() -> Any:
+        def fetch() -> Sealed:
             from lambdakit.secrets._extension import fetch_app_config
 
-            raw = fetch_app_config(application, environment, profile)
+            raw = Sealed(fetch_app_config(application, environment, profile))
             return _transformed(raw, transform, f"AppConfig configuration {key[1]}")
 
-        return self._get(key, fetch, max_age)
+        return self._get(key, fetch, max_age).value
 
     # --- control --------------------------------------------------------------------------------
 
@@ -415,26 +438,24 @@ class SecretCache:
         return len(self._entries)
 
 
-def _transformed(raw: Any, transform: str | None, what: str) -> Any:
+def _transformed(raw: Sealed, transform: str | None, what: str) -> Sealed:
+    """``raw`` as ``transform`` asks; :class:`SecretTransformError` naming ``what`` if it
+    cannot be."""
     if transform is None:
         return raw
-    if transform == "json":
-        import json  # only transforms need it (with re, ~8 ms of cold start)
+    return decoded(raw, transform, lambda problem: SecretTransformError(f"{what} {problem}"))
 
-        try:
-            return json.loads(raw)
-        except (ValueError, TypeError) as exc:
-            position = f" at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
-            raise SecretTransformError(f"{what} is not valid JSON{position}") from None
-    if isinstance(raw, (bytes, bytearray)):
-        return bytes(raw)
-    import base64
-    import binascii
 
-    try:
-        return base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        raise SecretTransformError(f"{what} is not valid base64") from None
+def _each_transformed(found: Sealed, transform: str | None) -> Sealed:
+    """``{parameter name: value}`` with every value transformed (one at a time, each sealed:
+    when one fails, no frame on the way holds the others)."""
+    if transform is None:
+        return found
+    values = Sealed({})
+    for name in found.value:
+        raw = Sealed(found.value[name])
+        values.value[name] = _transformed(raw, transform, f"parameter {name}").value
+    return values
 
 
 def _make_backend(choice: Any, clients: dict[str, Any] | None) -> Backend:

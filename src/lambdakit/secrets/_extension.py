@@ -11,14 +11,15 @@ the boto3 backend. AppConfig's own extension serves configurations on port 2772
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from lambdakit.errors import SecretAccessError, SecretFetchError, SecretNotFoundError
+from lambdakit.secrets._sealed import Sealed, decoded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -71,13 +72,11 @@ class ExtensionBackend:
         port = self._port or int(os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773"))
         return f"http://{self._host}:{port}"
 
-    def _get(self, path: str, what: str) -> Any:
+    def _get(self, path: str, what: str) -> Sealed:
+        """The extension's answer, parsed (it holds the value: sealed)."""
         headers = {TOKEN_HEADER: os.environ.get("AWS_SESSION_TOKEN", "")}
-        body = _request(f"{self.base}{path}", what, headers)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise SecretFetchError(f"fetching {what} failed (the answer is not JSON)") from None
+        body = Sealed(_request(f"{self.base}{path}", what, headers))
+        return decoded(body, "json", _answer_error(what, "the answer"))
 
     def secret(self, name: str, version_stage: str | None, version_id: str | None) -> str | bytes:
         from urllib.parse import urlencode
@@ -87,13 +86,14 @@ class ExtensionBackend:
             query["versionId"] = version_id
         if version_stage is not None:
             query["versionStage"] = version_stage
-        response = self._get(f"/secretsmanager/get?{urlencode(query)}", f"secret {name}")
-        if response.get("SecretString") is not None:
-            return str(response["SecretString"])
-        if response.get("SecretBinary") is not None:
-            import base64
-
-            return base64.b64decode(response["SecretBinary"])
+        what = f"secret {name}"
+        response = self._get(f"/secretsmanager/get?{urlencode(query)}", what)
+        if response.value.get("SecretString") is not None:
+            return str(response.value["SecretString"])
+        if response.value.get("SecretBinary") is not None:
+            binary = Sealed(response.value["SecretBinary"])  # base64 in the extension's JSON
+            value: bytes = decoded(binary, "binary", _answer_error(what, "its SecretBinary")).value
+            return value
         raise SecretNotFoundError(f"secret {name} has no value in that version", [name])
 
     def parameter(self, name: str, decrypt: bool) -> str:
@@ -101,17 +101,18 @@ class ExtensionBackend:
 
         query = urlencode({"name": name, "withDecryption": "true" if decrypt else "false"})
         response = self._get(f"/systemsmanager/parameters/get?{query}", f"parameter {name}")
-        return str(response["Parameter"]["Value"])
+        return str(response.value["Parameter"]["Value"])
 
     def parameters(self, names: list[str], decrypt: bool) -> tuple[dict[str, str], list[str]]:
-        found: dict[str, str] = {}
+        found = Sealed({})  # when a later name fails, the values before it stay out of sight
         missing: list[str] = []
         for name in names:  # the extension reads one parameter per request
             try:
-                found[name] = self.parameter(name, decrypt)
+                found.value[name] = self.parameter(name, decrypt)
             except SecretNotFoundError:
                 missing.append(name)
-        return found, missing
+        values: dict[str, str] = found.value
+        return values, missing
 
     def _boto3(self) -> Any:
         if self._fallback is None:
@@ -126,6 +127,11 @@ class ExtensionBackend:
 
     def item(self, table: str, key: dict[str, Any], attribute: str) -> Any:
         return self._boto3().item(table, key, attribute)
+
+
+def _answer_error(what: str, part: str) -> Callable[[str], Exception]:
+    """The error for an answer about ``what`` that cannot be decoded (a broken extension)."""
+    return lambda problem: SecretFetchError(f"fetching {what} failed ({part} {problem})")
 
 
 def fetch_app_config(application: str, environment: str, profile: str) -> bytes:

@@ -15,6 +15,7 @@ from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.lazy import wraps
 from lambdakit.errors import SecretsConfigurationError
 from lambdakit.secrets._cache import check_transform
+from lambdakit.secrets._sealed import Sealed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,18 +51,21 @@ class SecretRef:
         self.max_age = max_age
 
     def read(self, cache: SecretCache, max_age: float | None) -> Any:
-        value = cache.get_secret(
-            self.name,
-            transform=self.transform,
-            max_age=self.max_age if self.max_age is not None else max_age,
+        # Sealed: when the field is missing, this frame is in the traceback (its locals shown).
+        found = Sealed(
+            cache.get_secret(
+                self.name,
+                transform=self.transform,
+                max_age=self.max_age if self.max_age is not None else max_age,
+            )
         )
         if self.field is None:
-            return value
-        from lambdakit.errors import SecretNotFoundError
+            return found.value
+        if not isinstance(found.value, dict) or self.field not in found.value:
+            from lambdakit.errors import SecretNotFoundError
 
-        if not isinstance(value, dict) or self.field not in value:
             raise SecretNotFoundError(f"secret {self.name} has no field {self.field!r}")
-        return value[self.field]
+        return found.value[self.field]
 
     def __repr__(self) -> str:
         field = f", field={self.field!r}" if self.field else ""
@@ -198,5 +202,8 @@ def _prefetch(
 
 def _reader(
     ref: SecretRef | ParameterRef, cache: SecretCache, max_age: float | None
-) -> Callable[[], Any]:
-    return lambda: ref.read(cache, max_age)
+) -> Callable[[], None]:
+    def read() -> None:  # the value stays in the cache, not in a Future's result
+        ref.read(cache, max_age)
+
+    return read
