@@ -38,7 +38,7 @@ docs: install
 
 # The fast loop while working: no servers.
 check: lint typecheck
-	$(PY) -m pytest tests/unit tests/property -q
+	$(PY) -m pytest tests/unit tests/property tests/conformance -q
 
 # Everything CI runs: lint, types, all tests (servers started by the fixtures), docs.
 test: lint typecheck docs servers

@@ -217,3 +217,38 @@ class TestProcessBatchOnKafka:
 
         handler(kafka_event([{"order_id": 1}, {"order_id": 1}, {"order_id": 2}]), None)
         assert charged == [1, 2]
+
+
+class TestKafkaPartitionsAndOffsetsAsAWSWritesThem:
+    def test_a_partition_given_as_a_digit_string_is_read_as_a_number(self) -> None:
+        # The Lambda developer guide's sample of a self-managed Kafka event has "partition": "0".
+        from lambdakit.batch import process_batch
+
+        event = kafka_event(["a", "b"], topic="mytopic", self_managed=True)
+        for record in event["records"]["mytopic-0"]:
+            record["partition"] = "0"
+        event["records"]["mytopic-0"][1]["offset"] = "1"
+
+        def handler(record: KafkaRecord) -> None:
+            assert (record.partition, record.identifier) == (0, f"mytopic-0@{record.offset}")
+            raise ValueError("fails")
+
+        assert process_batch(handler)(event, None) == {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": "mytopic-0", "offset": 0}},
+                {"itemIdentifier": {"partition": "mytopic-0", "offset": 1}},
+            ]
+        }
+
+    @pytest.mark.parametrize("value", [-1, "-1", "x", "1.5", 1.5, True, "\u0661"])
+    def test_a_partition_that_is_no_whole_number_is_refused(self, value: object) -> None:
+        from lambdakit.batch import process_batch
+        from lambdakit.errors import InvalidRecordError
+
+        event = kafka_event(["a"])
+        event["records"]["test-topic-0"][0]["partition"] = value
+        with pytest.raises(
+            InvalidRecordError,
+            match=r"^records\['test-topic-0'\]\[0\]\.partition: expected a whole number",
+        ):
+            process_batch(lambda record: None)(event, None)

@@ -20,7 +20,7 @@ from lambdakit.errors import (
     UnknownEventSourceError,
 )
 from lambdakit.events.dynamodb import DynamoDBRecord
-from lambdakit.events.kafka import KafkaRecord
+from lambdakit.events.kafka import KafkaRecord, whole_number
 from lambdakit.events.kinesis import KinesisRecord
 from lambdakit.events.sqs import SQSRecord
 
@@ -365,11 +365,13 @@ def _place(partitions: dict[str, list[Any]], index: int) -> str:
     raise IndexError(index)
 
 
-def _kafka(records: list[Any], partitions_in_event: dict[str, list[Any]]) -> Batch:
+def _kafka(records: list[Any], where: dict[str, list[Any]]) -> Batch:
     """Kafka: a record is identified by its topic-partition and offset, as Lambda's partial
     batch response for Kafka takes it (``{"partition": "<topic>-<n>", "offset": n}``); records
     of one partition run in order, and a failure stops its partition (the rest is reported).
-    Errors name a record by its place in the event, and logs by ``<topic>-<n>@<offset>``."""
+    Errors name a record by its place in the event, and logs by ``<topic>-<n>@<offset>``.
+    Partitions and offsets are JSON numbers, or digit strings as in the Lambda guide's sample of
+    a self-managed event; the identifier reports them as numbers."""
     identifiers: list[dict[str, Any]] = []
     partitions: list[str] = []
     for index, record in enumerate(records):
@@ -378,29 +380,30 @@ def _kafka(records: list[Any], partitions_in_event: dict[str, list[Any]]) -> Bat
                 index,
                 "",
                 f"expected an object, got {type(record).__name__}",
-                location=_place(partitions_in_event, index),
+                location=_place(where, index),
             )
-        topic, partition, offset = (
-            record.get("topic"),
-            record.get("partition"),
-            record.get("offset"),
-        )
-        for field, value, kind in (
-            ("topic", topic, str),
-            ("partition", partition, int),
-            ("offset", offset, int),
-        ):
+        topic = record.get("topic")
+        if topic is None:
+            raise InvalidRecordError(index, "topic", "missing", location=_place(where, index))
+        if not isinstance(topic, str):
+            raise InvalidRecordError(
+                index, "topic", f"expected str, got {topic!r}", location=_place(where, index)
+            )
+        numbers = []
+        for field in ("partition", "offset"):
+            value = record.get(field)
             if value is None:
-                raise InvalidRecordError(
-                    index, field, "missing", location=_place(partitions_in_event, index)
-                )
-            if not isinstance(value, kind) or isinstance(value, bool):
+                raise InvalidRecordError(index, field, "missing", location=_place(where, index))
+            number = whole_number(value)
+            if number is None:
                 raise InvalidRecordError(
                     index,
                     field,
-                    f"expected {kind.__name__}, got {value!r}",
-                    location=_place(partitions_in_event, index),
+                    f"expected a whole number >= 0, got {value!r}",
+                    location=_place(where, index),
                 )
+            numbers.append(number)
+        partition, offset = numbers
         name = f"{topic}-{partition}"
         identifiers.append({"partition": name, "offset": offset})
         partitions.append(name)

@@ -26,10 +26,10 @@ class KafkaRecord(RecordView):
     @property
     def identifier(self) -> str | None:
         """``<topic>-<partition>@<offset>``: names the record in messages."""
-        topic, partition, offset = (self.raw.get(k) for k in ("topic", "partition", "offset"))
-        if not isinstance(topic, str) or not isinstance(partition, int):
-            return None
-        if not isinstance(offset, int):
+        raw = self.raw
+        topic = raw.get("topic")
+        partition, offset = whole_number(raw.get("partition")), whole_number(raw.get("offset"))
+        if not isinstance(topic, str) or partition is None or offset is None:
             return None
         return f"{topic}-{partition}@{offset}"
 
@@ -48,6 +48,7 @@ class KafkaRecord(RecordView):
 
     @property
     def partition(self) -> int:
+        """The partition number (AWS's own sample of a self-managed event spells it ``"0"``)."""
         return int(self.raw["partition"])
 
     @property
@@ -104,6 +105,16 @@ class KafkaRecord(RecordView):
             pass
         self._headers: dict[str, bytes] = _headers(self.raw.get("headers"), self)
         return self._headers
+
+
+def whole_number(value: Any) -> int | None:
+    """A partition or offset as an ``int``: a JSON number, or a string of ASCII digits (the
+    Lambda guide's self-managed Kafka sample has ``"partition": "0"``); ``None`` otherwise."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        return int(value)
+    return None
 
 
 def _headers(entries: Any, record: KafkaRecord) -> dict[str, bytes]:
