@@ -30,6 +30,7 @@ from lambdakit.errors import (
     SecretAccessError,
     SecretFetchError,
     SecretNotFoundError,
+    SecretsConfigurationError,
     SecretsError,
     SecretTransformError,
 )
@@ -623,6 +624,9 @@ def test_get_item_parameter_reads_dynamodb(
         cache.get_item_parameter(table, "limits", attribute="missing")
     with pytest.raises(SecretNotFoundError, match="no-such-table"):
         cache.get_item_parameter("no-such-table", "flags")
+    # A key DynamoDB cannot hold is the caller's mistake, not a missing item.
+    with pytest.raises(SecretsConfigurationError, match="a key must be a string, number or bytes"):
+        cache.get_item_parameter(table, {"id": ["flags"]})
 
 
 # --- rotation through inject_secrets --------------------------------------------------------

@@ -11,7 +11,12 @@ show the first page's values among a traceback's locals).
 
 from __future__ import annotations
 
-from lambdakit.errors import SecretAccessError, SecretFetchError, SecretNotFoundError
+from lambdakit.errors import (
+    SecretAccessError,
+    SecretFetchError,
+    SecretNotFoundError,
+    SecretsConfigurationError,
+)
 from lambdakit.secrets._sealed import Sealed
 
 TYPE_CHECKING = False
@@ -236,6 +241,6 @@ def _key_value(value: Any) -> dict[str, Any]:
 
     if isinstance(value, Decimal):
         return {"N": str(value)}
-    raise SecretNotFoundError(
+    raise SecretsConfigurationError(
         f"a key must be a string, number or bytes, not {type(value).__name__}"
     )
