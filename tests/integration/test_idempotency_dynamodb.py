@@ -160,8 +160,12 @@ class TestServiceErrors:
             return "x" * (400 * 1024) if len(attempts) == 1 else "small"
 
         handler = idempotent(DynamoDBStore(idempotency_table), key="order_id")(body)
-        with pytest.raises(IdempotencySerializationError, match="items are limited to 409,600"):
+        with pytest.raises(
+            IdempotencySerializationError, match="items are limited to 409,600"
+        ) as e:
             handler({"order_id": 1}, LambdaContext())
+        assert ".<locals>.body: " in str(e.value)  # the function whose result it was
+        assert "runs it again" in str(e.value)
         assert items(dynamodb_local, idempotency_table) == []
         assert handler({"order_id": 1}, LambdaContext()) == "small"
 

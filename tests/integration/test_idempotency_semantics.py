@@ -20,6 +20,7 @@ from lambdakit.errors import (
     IdempotencyAlreadyInProgressError,
     IdempotencyKeyError,
     IdempotencyPayloadMismatchError,
+    IdempotencyPersistenceError,
     IdempotencySerializationError,
 )
 from lambdakit.events import SQSRecord as SQSRecordView
@@ -244,6 +245,72 @@ class TestFailures:
             handler({"order_id": 1}, context())
         assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
         assert handler({"order_id": 1}, context()) == "fixed"
+
+    @pytest.mark.parametrize("method", ["to_dict", "model_dump"])
+    def test_a_result_whose_conversion_raises_releases_the_lock_in_two_requests(
+        self, backend: Backend, method: str
+    ) -> None:
+        # The conversion is the user's code: whatever it raises, the lock must not stay
+        # INPROGRESS (every duplicate refused until it expires); the caller learns that the
+        # function ran and that its retry will run it again.
+        broken = RuntimeError(f"{method} broke")
+
+        def convert(*args: Any, **kwargs: Any) -> Any:
+            raise broken
+
+        unconvertible = type("Receipt", (), {method: convert})()
+        attempts = Counter()
+
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            return unconvertible if attempts.ran() == 1 else "fixed"
+
+        with pytest.raises(IdempotencySerializationError, match=rf"Receipt\.{method}\(\)") as e:
+            handler({"order_id": 1}, context())
+        assert e.value.__cause__ is broken
+        assert "handler" in str(e.value)
+        assert backend.requests() == 2  # the lock, and its release
+        assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
+        assert handler({"order_id": 1}, context()) == "fixed"
+        assert attempts.runs == 2
+
+    def test_an_async_function_with_an_unstorable_result_releases_the_lock(
+        self, backend: Backend
+    ) -> None:
+        attempts = Counter()
+
+        class Receipt:
+            def to_dict(self) -> dict[str, Any]:
+                raise RuntimeError("to_dict broke")
+
+        @idempotent(backend.store, key="order_id")
+        async def handler(event: dict[str, Any], context: Any) -> Any:
+            return Receipt() if attempts.ran() == 1 else "fixed"
+
+        with pytest.raises(IdempotencySerializationError, match=r"Receipt\.to_dict\(\)"):
+            asyncio.run(handler({"order_id": 1}, context()))
+        assert backend.store.get(handler_key(handler, {"order_id": 1})) is None
+        assert asyncio.run(handler({"order_id": 1}, context())) == "fixed"
+
+    def test_under_process_batch_an_unstorable_result_fails_its_record_and_releases_the_lock(
+        self, backend: Backend
+    ) -> None:
+        class Receipt:
+            def to_dict(self) -> dict[str, Any]:
+                raise RuntimeError("to_dict broke")
+
+        @idempotent(backend.store, key="body.order_id")
+        def record_handler(record: Any) -> Any:
+            return Receipt() if record.json()["order_id"] == 2 else "ok"
+
+        event = sqs_event([{"order_id": 1}, {"order_id": 2}, {"order_id": 3}])
+        response = process_batch(record_handler)(event, context())
+        assert response == {
+            "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
+        }
+        records = [SQSRecordView(raw) for raw in event["Records"]]
+        stored = [backend.store.get(handler_key(record_handler, r)) for r in records]
+        assert [s.status if s else None for s in stored] == [COMPLETED, None, COMPLETED]
 
     def test_a_call_running_longer_than_expires_after_keeps_its_lock(
         self, backend: Backend
@@ -604,6 +671,38 @@ class TestUnderProcessBatch:
         response = record_handler(sqs_event([{"order_id": 1}, {"order_id": 1}]), context())
         assert response == {"batchItemFailures": []}
         assert ran == [1]
+
+    @pytest.mark.parametrize("failure", ["storing the result", "releasing the lock"])
+    def test_a_duplicate_of_a_record_that_left_its_lock_in_place_does_not_spin_on_it(
+        self, backend: Backend, failure: str
+    ) -> None:
+        # The first copy's lock stays until it expires: storing its result failed (it ran), or
+        # it raised and releasing its lock failed. The racing copy must then be a duplicate in
+        # progress like any other (on_duplicate decides), not retry the stuck lock in a loop
+        # until the invocation's deadline.
+        class StoreFailing(SpyStore):
+            def complete(self, record: StoredRecord) -> None:
+                raise IdempotencyPersistenceError("throttled beyond the retries")
+
+            def release(self, lock: StoredRecord) -> None:
+                raise IdempotencyPersistenceError("throttled beyond the retries")
+
+        spy = StoreFailing(backend.store)
+
+        @process_batch(concurrency=2)
+        @idempotent(spy, key="body.order_id")
+        def record_handler(record: Any) -> str:
+            spy.wait_for_acquires(2)  # the copy met this lock before it is left in place
+            if failure == "releasing the lock":
+                raise RuntimeError("card declined")
+            return "charged"
+
+        event = sqs_event([{"order_id": 1}, {"order_id": 1}])
+        response = record_handler(event, context(timeout=10))
+        assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(
+            r["messageId"] for r in event["Records"]
+        )
+        assert spy.acquires <= 3
 
     def test_a_duplicate_in_another_invocation_still_follows_on_duplicate(
         self, backend: Backend

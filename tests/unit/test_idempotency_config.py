@@ -323,3 +323,26 @@ def test_a_missing_key_under_process_batch_names_the_record(
     [failure] = [r.exc_info[1] for r in caplog.records if r.exc_info]
     assert isinstance(failure, IdempotencyKeyError)
     assert str(failure) == "Records[1]: key='body.order_id': found nothing to build the key from"
+
+
+def test_a_missing_key_of_a_kafka_record_names_it_by_topic_partition_and_offset(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from lambdakit.batch import KafkaRecord, process_batch
+    from lambdakit.testing import LambdaContext, kafka_event
+
+    @process_batch
+    @idempotent(InMemoryStore(), key="value.order_id", raise_on_missing_key=True)
+    def record_handler(record: KafkaRecord) -> None:
+        return None
+
+    event = kafka_event([{"order_id": "o-1"}, {"no": "id"}], topic="orders", first_offset=40)
+    with caplog.at_level(logging.WARNING, logger="lambdakit.batch"):
+        response = record_handler(event, LambdaContext(timeout=10))
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": {"partition": "orders-0", "offset": 41}}]
+    }
+    [failure] = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert str(failure) == "orders-0@41: key='value.order_id': found nothing to build the key from"

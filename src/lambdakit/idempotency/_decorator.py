@@ -184,7 +184,11 @@ class Idempotency:
             return self._replay(found, waiting.validation)
         self._check(found, waiting.validation)
         waiting.local = InFlight.holding(found, waiting.batch)
-        if waiting.local is None and not self.wait:
+        return waiting if waiting.local is not None else self._in_progress(waiting)
+
+    def _in_progress(self, waiting: Waiting) -> Waiting:
+        """A lock held elsewhere (or left in place): ``on_duplicate`` decides."""
+        if not self.wait:
             raise IdempotencyAlreadyInProgressError(
                 f"{waiting.key}: another call with this key is in progress", waiting.key
             )
@@ -206,6 +210,8 @@ class Idempotency:
             waiting.local = None
             if local.result is not None:
                 return self._replay(local.result, waiting.validation)
+            if local.stuck:  # its lock stays until it expires: a duplicate in progress
+                return self._in_progress(waiting)
             return self._attempt(waiting)
         found = self.store.get(waiting.key)
         if found is None:  # the holder failed, or its lock expired: take the lock ourselves
@@ -298,14 +304,19 @@ class InFlight:
     calls are kept, by lock token, in the dict ``process_batch`` provides for the invocation
     (so they vanish with it, and a call that finished is still found by a late duplicate);
     outside a batch nothing is registered and ``on_duplicate`` decides.
+
+    A call that finished leaving its lock in place (``stuck``: its result could not be stored,
+    or the release failed) is no longer found: the lock stays until it expires, so a duplicate
+    meeting it is in progress like any other, instead of retrying the lock in a loop.
     """
 
-    __slots__ = ("done", "lock", "result")
+    __slots__ = ("done", "lock", "result", "stuck")
 
     def __init__(self, lock: StoredRecord) -> None:
         self.lock = lock
         self.done = threading.Event()
         self.result: StoredRecord | None = None
+        self.stuck = False
 
     @staticmethod
     def start(lock: StoredRecord, batch: dict[str, Any] | None) -> InFlight | None:
@@ -325,10 +336,11 @@ class InFlight:
         if batch is None or found.token is None:
             return None
         entry = batch.get(found.token)
-        return entry if isinstance(entry, InFlight) else None
+        return entry if isinstance(entry, InFlight) and not entry.stuck else None
 
-    def finish(self, result: StoredRecord | None) -> None:
+    def finish(self, result: StoredRecord | None, *, stuck: bool = False) -> None:
         self.result = result
+        self.stuck = stuck
         self.done.set()
 
 
@@ -355,32 +367,61 @@ class Call:
         assert lock is not None
         try:
             data = dump_result(result)
-            record = StoredRecord(
-                key=lock.key,
-                status=COMPLETED,
-                expiration=int(owner.store.now() + owner.expires_after),
-                data=data,
-                validation=lock.validation,
-            )
-            owner.store.complete(record)  # may refuse a result too large for the store
-        except IdempotencySerializationError:
+        except IdempotencySerializationError as exc:
+            raise self._unstorable(exc) from exc.__cause__
+        except BaseException:  # an interrupt inside the result's own conversion
             self.failed()
             raise
+        record = StoredRecord(
+            key=lock.key,
+            status=COMPLETED,
+            expiration=int(owner.store.now() + owner.expires_after),
+            data=data,
+            validation=lock.validation,
+        )
+        try:
+            owner.store.complete(record)  # may refuse a result too large for the store
+        except IdempotencySerializationError as exc:
+            raise self._unstorable(exc) from (exc.__cause__ or exc)
         except IdempotencyPersistenceError as exc:
             # The function ran; its result could not be recorded. Raised (the caller must know
             # the record stays INPROGRESS until its lock expires), with the result attached.
-            self._finish(None)
+            self._finish(None, stuck=True)
             raise IdempotencyPersistenceError(str(exc), result=result) from exc.__cause__
+        except BaseException:
+            self._finish(None, stuck=True)  # the store's state is unknown: the lock may stay
+            raise
         if owner.cache is not None:
             owner.cache.put(record)
         self._finish(record)
         return result
 
-    def failed(self) -> None:
-        """Step 4, failure: delete the lock so that the next delivery runs the function."""
+    def _unstorable(self, exc: IdempotencySerializationError) -> IdempotencySerializationError:
+        """The error for a result that cannot be stored, after releasing the lock.
+
+        The function has run, so its effects have happened; all that can be done is to leave
+        no lock behind (a duplicate would otherwise be refused as in progress until the lock
+        expired) and to say so: the next delivery runs the function again."""
+        if self.failed():
+            lock = "its lock was released, so the next delivery of this request runs it again"
+        else:
+            lock = (
+                "its lock could not be released (see the warning logged): the next delivery "
+                "after the lock expires runs it again"
+            )
+        return IdempotencySerializationError(
+            f"{self.owner.keys.function_path}: {exc}. The function has run (its effects have "
+            f"happened) but its result was not stored; {lock}"
+        )
+
+    def failed(self) -> bool:
+        """Step 4, failure: delete the lock so that the next delivery runs the function.
+        Whether it was deleted (if not, a warning is logged and the lock expires on its own)."""
         assert self.lock is not None
+        released = False
         try:
             self.owner.store.release(self.lock)
+            released = True
         except IdempotencyError as exc:
             get_logger(LOGGER).warning(
                 "%s: could not release the lock (it expires on its own at %d ms): %s",
@@ -389,11 +430,12 @@ class Call:
                 exc,
             )
         finally:
-            self._finish(None)
+            self._finish(None, stuck=not released)
+        return released
 
-    def _finish(self, result: StoredRecord | None) -> None:
+    def _finish(self, result: StoredRecord | None, *, stuck: bool = False) -> None:
         if self.in_flight is not None:
-            self.in_flight.finish(result)
+            self.in_flight.finish(result, stuck=stuck)
 
 
 def _wrap(state: Idempotency) -> Callable[..., Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 
 from lambdakit.errors import IdempotencyConfigurationError, IdempotencyKeyError
@@ -30,13 +31,26 @@ if TYPE_CHECKING:
 KEY_FORMATS = ("lambdakit", "powertools")
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, *, powertools: bool = False) -> Any:
     """JSON for values a payload may hold that ``json`` does not know (used for hashing only),
-    as Powertools' key encoder does: decimals, enums, UUIDs, paths, dates and times."""
+    in the order Powertools' key encoder tries them: decimals, models, dataclasses, then enums,
+    dates and times, UUIDs and paths (plus bytes and sets, which Powertools refuses).
+
+    ``powertools=True`` differs in one value: Powertools turns a decimal NaN (any sign, quiet or
+    signalling) into a float NaN, which ``json`` writes as a bare ``NaN``; its keys must be
+    reproduced exactly. The lambdakit format keeps ``str()`` (``"NaN"``), so keys it already
+    stored do not move."""
     from decimal import Decimal
 
     if isinstance(value, Decimal):
-        return str(value)
+        return math.nan if powertools and value.is_nan() else str(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return dump(mode="json")
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        from dataclasses import asdict
+
+        return asdict(value)
     if isinstance(value, (bytes, bytearray)):
         return value.decode("utf-8", "surrogateescape")
     if isinstance(value, (set, frozenset)):
@@ -56,6 +70,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (uuid.UUID, PurePath)):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _powertools_jsonable(value: Any) -> Any:
+    return _jsonable(value, powertools=True)
 
 
 def _powertools_functions() -> Any:
@@ -142,7 +160,7 @@ class KeyMaker:
         self._key_prefix = key_prefix
         module = getattr(function, "__module__", None) or ""
         qualname = getattr(function, "__qualname__", None) or getattr(function, "__name__", "")
-        self._function_path = f"{module}.{qualname}"
+        self.function_path = f"{module}.{qualname}"
 
     @property
     def prefix(self) -> str:
@@ -153,7 +171,7 @@ class KeyMaker:
         if self._key_prefix is not None:
             return self._key_prefix
         lambda_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test-func")
-        return f"{lambda_name}.{self._function_path}"
+        return f"{lambda_name}.{self.function_path}"
 
     def documents(self, payload: Any) -> Documents:
         """What the expressions see: the payload as JSON-like data."""
@@ -165,9 +183,10 @@ class KeyMaker:
         selected = self._select(self.key_expression, documents)
         if is_missing(selected):
             where = f"key={self.key_source!r}" if self.key_source else "the payload"
-            index = getattr(documents.payload, "index", None)
-            if isinstance(documents.payload, RecordView) and index is not None:
-                where = f"Records[{index}]: {where}"  # which record, under process_batch
+            payload = documents.payload
+            if isinstance(payload, RecordView) and payload.index is not None:
+                # Which record, under process_batch: Records[3], or orders-0@15 for Kafka.
+                where = f"{payload.location}: {where}"
             if raise_on_missing:
                 raise IdempotencyKeyError(f"{where}: found nothing to build the key from")
             return None
@@ -204,7 +223,7 @@ class KeyMaker:
         try:
             if self.powertools:
                 # Powertools' exact text: default separators, ASCII escapes, sorted keys.
-                text = json.dumps(value, sort_keys=True, default=_jsonable)
+                text = json.dumps(value, sort_keys=True, default=_powertools_jsonable)
             else:
                 text = json.dumps(
                     value,

@@ -4,7 +4,10 @@ Every JSON value is a result, falsy ones included: ``None`` is stored as ``null`
 as ``None``, not mistaken for "nothing stored". Dataclasses and objects with ``model_dump()``
 (pydantic) or ``to_dict()`` are stored as their dicts; ``output_type=`` rebuilds them on
 replay. Decimals (what boto3 returns for DynamoDB numbers) are stored as JSON numbers. Anything
-else is refused before the call is marked complete.
+else is refused before the call is marked complete, and so is a result whose own conversion
+raises (it is user code: any exception, not only ``TypeError``): every failure is one
+:class:`IdempotencySerializationError`, with the original as its cause, so that the decorator
+can release the lock instead of leaving it INPROGRESS.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from lambdakit.errors import IdempotencySerializationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -27,27 +31,47 @@ def _jsonable(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
-        try:
-            return dump(mode="json")
-        except TypeError:  # a model_dump() that takes no mode
-            return dump()
+
+        def json_mode() -> Any:
+            try:
+                return dump(mode="json")
+            except TypeError:  # a model_dump() that takes no mode
+                return dump()
+
+        return _converted(f"{type(value).__name__}.model_dump()", json_mode)
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict) and not isinstance(value, type):
-        return to_dict()
+        return _converted(f"{type(value).__name__}.to_dict()", to_dict)
     from dataclasses import asdict, is_dataclass
 
     if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
+        what = f"dataclasses.asdict() of {type(value).__name__}"
+        return _converted(what, lambda: asdict(value))
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _converted(what: str, convert: Callable[[], Any]) -> Any:
+    """``convert()``, the result's own conversion (user code): whatever it raises becomes an
+    error saying ``what`` failed, with the original as its cause."""
+    try:
+        return convert()
+    except Exception as exc:
+        raise IdempotencySerializationError(
+            f"the result cannot be converted to JSON: {what} raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def dump_result(result: Any) -> str:
-    """The JSON text stored for ``result``; :class:`IdempotencySerializationError` if none."""
+    """The JSON text stored for ``result``, else :class:`IdempotencySerializationError` (with
+    the original exception as its cause) whatever the failure: the result's own conversion
+    method raising, a value JSON cannot hold, or a structure too deep."""
     try:
         return json.dumps(result, default=_jsonable, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
+    except IdempotencySerializationError:
+        raise
+    except Exception as exc:
         raise IdempotencySerializationError(
             f"the result ({type(result).__name__}) cannot be stored as JSON: {exc}; return "
             "JSON values, a dataclass, or an object with model_dump() or to_dict()"
