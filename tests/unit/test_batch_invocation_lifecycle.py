@@ -264,3 +264,101 @@ class TestARecordExceptionThatCannotBePrinted:
         assert failed_ids(handler(event, LambdaContext())) == [event["Records"][0]["messageId"]]
         assert "Records[0]" in caplog.text
         assert "Unprintable" in caplog.text
+
+
+class TestNothingOfOneInvocationReachesTheNext:
+    """The reused loop is handed to the next invocation as a new loop would be (found by an
+    acceptance pass: callbacks, loop settings and an exception context leaked)."""
+
+    def test_a_timer_left_scheduled_does_not_fire_in_the_next_invocation(self) -> None:
+        fired: list[int] = []
+        phase = 1
+
+        @process_batch
+        async def handler(record: SQSRecord) -> None:
+            if record.body == "schedule":
+                asyncio.get_running_loop().call_later(0.01, lambda: fired.append(phase))
+            else:
+                await asyncio.sleep(0.05)
+
+        handler(sqs_event(["schedule"]), LambdaContext())
+        phase = 2
+        handler(sqs_event(["wait"]), LambdaContext())
+        assert fired == []
+
+    def test_a_callback_chain_left_running_stops_with_its_invocation(self) -> None:
+        fired: list[int] = []
+        phase = 1
+
+        @process_batch
+        async def handler(record: SQSRecord) -> None:
+            loop = asyncio.get_running_loop()
+            if record.body == "schedule":
+
+                def again() -> None:
+                    fired.append(phase)
+                    loop.call_soon(again)
+
+                loop.call_soon(again)
+            else:
+                await asyncio.sleep(0)
+
+        handler(sqs_event(["schedule"]), LambdaContext())
+        phase = 2
+        handler(sqs_event(["wait"]), LambdaContext())
+        assert 2 not in fired
+
+    def test_loop_settings_changed_by_an_invocation_are_put_back(self) -> None:
+        seen: dict[str, Any] = {}
+
+        @process_batch
+        async def handler(record: SQSRecord) -> None:
+            loop = asyncio.get_running_loop()
+            if record.body == "change":
+                loop.set_debug(True)
+                loop.set_exception_handler(lambda loop, context: None)
+                loop.set_task_factory(lambda loop, coro: asyncio.Task(coro, loop=loop))
+            else:
+                seen.update(
+                    debug=loop.get_debug(),
+                    handler=loop.get_exception_handler(),
+                    factory=loop.get_task_factory(),
+                )
+
+        handler(sqs_event(["change"]), LambdaContext())
+        handler(sqs_event(["look"]), LambdaContext())
+        assert seen == {"debug": False, "handler": None, "factory": None}
+
+    def test_an_async_generator_left_suspended_is_finalised(self) -> None:
+        closed: list[str] = []
+
+        async def numbers() -> Any:
+            try:
+                yield 1
+                yield 2
+            finally:
+                closed.append("closed")
+
+        kept: list[Any] = []
+
+        @process_batch
+        async def handler(record: SQSRecord) -> None:
+            generator = numbers()
+            kept.append(generator)
+            await generator.__anext__()
+
+        handler(sqs_event(["a"]), LambdaContext())
+        assert closed == ["closed"]
+        handler(sqs_event(["b"]), LambdaContext())  # generators still work on the reused loop
+        assert closed == ["closed", "closed"]
+
+    def test_a_record_exception_carries_nothing_from_lambdakits_machinery(self) -> None:
+        @process_batch(raise_on_all_failed=True)
+        async def handler(record: SQSRecord) -> None:
+            raise ValueError("mine")
+
+        with pytest.raises(AllRecordsFailedError) as caught:
+            handler(sqs_event(["a"]), LambdaContext())
+        [error] = caught.value.exceptions
+        assert isinstance(error, ValueError)
+        assert error.__context__ is None

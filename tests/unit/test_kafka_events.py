@@ -74,7 +74,9 @@ class TestKafkaRecord:
         unsigned = KafkaRecord({"headers": [{"h": [0, 127, 128, 255]}]})
         assert unsigned.headers == {"h": b"\x00\x7f\x80\xff"}
 
-    @pytest.mark.parametrize("octets", [[-129], [256], [1.5], ["a"], "ab", [None], 7])
+    @pytest.mark.parametrize(
+        "octets", [[-129], [256], [1.5], ["a"], "ab", [None], 7, [True, False]]
+    )
     def test_header_values_outside_a_byte_are_refused(self, octets: object) -> None:
         record = KafkaRecord(
             {"topic": "t", "partition": 2, "offset": 9, "headers": [{"h": octets}]}

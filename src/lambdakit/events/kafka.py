@@ -146,9 +146,11 @@ def _octets(octets: Any) -> bytes | None:
     if not isinstance(octets, list):
         return None
     try:
-        return bytes(octets)
+        value = bytes(octets)
     except (TypeError, ValueError):
         pass
+    else:
+        return None if bool in map(type, octets) else value  # bytes() takes True as 1
     if all(type(b) is int and -128 <= b <= 255 for b in octets):
         return bytes([b & 0xFF for b in octets])
     return None
