@@ -70,18 +70,20 @@ def sleep_5ms(record: HasBody) -> None:
     time.sleep(0.005)
 
 
-def powertools(record_handler: Callable[[HasBody], None]) -> Handler:
-    """A Lambda handler built as Powertools documents it: one module-level processor, reused."""
-    from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
-        process_partial_response,
-    )
+def powertools(record_handler: Callable[[HasBody], Any], *, asynchronous: bool = False) -> Handler:
+    """A Lambda handler built as Powertools documents it: one module-level processor, reused
+    (``AsyncBatchProcessor`` and ``async_process_partial_response`` for an async handler)."""
+    from aws_lambda_powertools.utilities import batch
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    if asynchronous:
+        processor: Any = batch.AsyncBatchProcessor(event_type=batch.EventType.SQS)
+        process: Callable[..., Any] = batch.async_process_partial_response
+    else:
+        processor = batch.BatchProcessor(event_type=batch.EventType.SQS)
+        process = batch.process_partial_response
 
     def handler(event: Event, context: Any) -> Any:
-        return process_partial_response(
+        return process(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
 
@@ -141,27 +143,9 @@ async def awaits_a_thread(record: HasBody) -> None:
     await asyncio.to_thread(len, record.body)
 
 
-def powertools_async(record_handler: Callable[[HasBody], Any]) -> Handler:
-    """Powertools' documented async handler: one module-level AsyncBatchProcessor, reused."""
-    from aws_lambda_powertools.utilities.batch import (
-        AsyncBatchProcessor,
-        EventType,
-        async_process_partial_response,
-    )
-
-    processor = AsyncBatchProcessor(event_type=EventType.SQS)
-
-    def handler(event: Event, context: Any) -> Any:
-        return async_process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-
-    return handler
-
-
 def async_case(sizes: Sizes) -> Row:
     event = sqs_event([f"msg-{i}" for i in range(5)])
-    handlers = (process_batch(awaits_a_thread), powertools_async(awaits_a_thread))
+    handlers = (process_batch(awaits_a_thread), powertools(awaits_a_thread, asynchronous=True))
     per_invocation: list[list[float]] = [[], []]
     for rep in range(1 + sizes.cpu_reps):  # the first round warms both up
         for slot, handler in enumerate(handlers):
