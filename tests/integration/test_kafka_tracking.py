@@ -315,8 +315,14 @@ def test_the_users_callback_hears_overlapping_calls_on_a_cold_start(
     def record_handler(record: Any) -> None:
         producer.produce(refusing_topic if record.body == "bad" else good, record.body)
 
-    record_handler(sqs_event(["good", "good", "bad", "good"]), LambdaContext(timeout=30))
-    assert sorted(reports) == [False, True, True, True]
+    event = sqs_event(["good", "good", "bad", "good"])
+    response = record_handler(event, LambdaContext(timeout=30))
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][2]["messageId"]}]}
+    assert reports.count(True) == 3
+    # The refused message has a delivery report only if librdkafka queued it: once the topic's
+    # metadata is known, produce() refuses it at once and no report exists (lambdakit still
+    # fails its record). Which happens first on a cold start is a race inside librdkafka.
+    assert reports.count(False) in (0, 1)
 
 
 def high_watermark(cluster: MockKafkaCluster, topic: str) -> int:
