@@ -10,7 +10,10 @@ checked by eye rather than to be fast. It assumes the pattern is valid. The step
    give no field. A non-object event gives no fields at all.
 2. Expand the pattern into sub-rules: ``$or`` gives the cross product of its branches (ANDed
    with the sibling keys). A sub-rule maps a flattened key to its value list; a key given twice
-   (``a.b`` and ``a: {b: ...}``) keeps the last one.
+   (``a.b`` and ``a: {b: ...}``) keeps the last one. A pattern whose ``$or`` is not a list of
+   two or more objects, or whose ``$or`` branches use a reserved word as a field name, is one
+   event-ruler's ``$or``-aware compiler refuses; ``Machine.addRule`` then compiles it with the
+   legacy compiler, for which ``$or`` is a field name like any other.
 3. A sub-rule matches if its keys, taken in sorted order, can each be satisfied:
    - by a field of that name whose value matches one of the key's conditions and whose
      memberships agree with those of the fields chosen so far (no array at two different
@@ -19,6 +22,10 @@ checked by eye rather than to be fast. It assumes the pattern is valid. The step
      fields chosen so far.
    Every choice is tried (plain backtracking).
 4. The pattern matches if some sub-rule matches.
+
+The value tests take time linear in the value (no backtracking regular expression), and the
+flattening does not recurse, so long or deep values cannot stall a property test; the search
+in step 3 is plain backtracking, meant for the small events the tests generate.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ import ipaddress
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -52,22 +58,36 @@ def flatten(event: Any) -> list[Field]:
         return []
     fields: list[Field] = []
     array_ids = itertools.count()
-
-    def walk(value: Any, keys: tuple[str, ...], memberships: Membership) -> None:
+    # Depth-first with a stack of iterators (not recursion), in the event's order.
+    walking: list[Any] = [iter([(event, (), frozenset())])]
+    while walking:
+        entry = next(walking[-1], None)
+        if entry is None:
+            walking.pop()
+            continue
+        value, keys, memberships = entry
         if isinstance(value, dict):
-            for key, child in value.items():
-                walk(child, (*keys, key), memberships)
+            walking.append(
+                iter([(child, (*keys, key), memberships) for key, child in value.items()])
+            )
         elif isinstance(value, list):
             array_id = next(array_ids)
-            for index, element in enumerate(value):
-                if isinstance(element, (dict, list)):
-                    walk(element, keys, memberships | {(array_id, index)})
-                else:
-                    walk(element, keys, memberships)
+            walking.append(
+                iter(
+                    [
+                        (
+                            element,
+                            keys,
+                            memberships | {(array_id, index)}
+                            if isinstance(element, (dict, list))
+                            else memberships,
+                        )
+                        for index, element in enumerate(value)
+                    ]
+                )
+            )
         else:
             fields.append(Field(".".join(keys), value, memberships))
-
-    walk(event, (), frozenset())
     return fields
 
 
@@ -85,7 +105,11 @@ def is_number(value: Any) -> bool:
 
 
 def number_text(value: Any) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
+    """The number as JSON text (an integer through ``Decimal``, which writes integers of any
+    length: ``str`` refuses those beyond 4,300 digits)."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(Decimal(value)) if isinstance(value, int) else str(value)
 
 
 def comparable(value: Any) -> float | None:
@@ -112,12 +136,21 @@ def same_number(pattern: Any, value: Any) -> bool:
     return left is not None and right is not None and left == right
 
 
-IPV4 = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
-IPV6 = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*")
+HEX_AND_COLON = frozenset("0123456789abcdefABCDEF:")
+
+
+def looks_like_ip(text: str) -> bool:
+    """event-ruler's two regular expressions, ``[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+`` and
+    ``[0-9a-fA-F:]*:[0-9a-fA-F:]*``, said directly: four runs of ASCII digits joined by dots,
+    or only hex digits and colons with at least one colon."""
+    parts = text.split(".")
+    if len(parts) == 4 and all(part and part.isascii() and part.isdigit() for part in parts):
+        return True
+    return ":" in text and set(text) <= HEX_AND_COLON
 
 
 def as_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not (IPV4.fullmatch(text) or IPV6.fullmatch(text)):
+    if not looks_like_ip(text):
         return None
     try:
         return ipaddress.ip_address(text)
@@ -125,42 +158,72 @@ def as_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def wildcard_regex(pattern: str) -> re.Pattern[str]:
-    """``*`` is any run of characters; ``\\*`` and ``\\\\`` are a literal star / backslash."""
-    parts: list[str] = []
+def wildcard_pieces(pattern: str) -> list[str]:
+    """The literal text between the ``*`` of a wildcard; ``\\*`` and ``\\\\`` are a literal
+    star / backslash."""
+    pieces = [""]
     index = 0
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
-            parts.append(re.escape(pattern[index + 1]))
+            pieces[-1] += pattern[index + 1]
             index += 2
         elif char == "*":
-            parts.append(".*")
+            pieces.append("")
             index += 1
         else:
-            parts.append(re.escape(char))
+            pieces[-1] += char
             index += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return pieces
 
 
-def ignore_case_regex(pattern: str) -> str:
+def wildcard_matches(pattern: str, value: str) -> bool:
+    """``*`` is any run of characters. The first piece must start the value and the last end
+    it; each piece between is taken at its leftmost place after the previous one (a later
+    place only leaves less room for the pieces after it), so one left-to-right pass decides."""
+    pieces = wildcard_pieces(pattern)
+    if len(pieces) == 1:
+        return value == pieces[0]
+    first, *middle, last = pieces
+    if len(value) < len(first) + len(last) or not (
+        value.startswith(first) and value.endswith(last)
+    ):
+        return False
+    position, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+def case_forms(pattern: str) -> list[set[str]]:
     """Each pattern character may appear as its lower-case or its upper-case form."""
-    return "".join(
-        "(?:" + "|".join(re.escape(form) for form in {char.lower(), char.upper()}) + ")"
-        for char in pattern
-    )
+    return [{char.lower(), char.upper()} for char in pattern]
+
+
+def ignore_case_ends(forms: list[set[str]], value: str, start: int) -> set[int]:
+    """Every position of ``value`` where the characters ``forms`` stand for, read from
+    ``start``, can end: the positions reachable one pattern character at a time."""
+    positions = {start}
+    for options in forms:
+        positions = {p + len(f) for p in positions for f in options if value.startswith(f, p)}
+    return positions
 
 
 def equals_ignore_case(pattern: str, value: str) -> bool:
-    return re.fullmatch(ignore_case_regex(pattern), value, re.DOTALL) is not None
+    return len(value) in ignore_case_ends(case_forms(pattern), value, 0)
 
 
 def prefix_ignore_case(pattern: str, value: str) -> bool:
-    return re.match(ignore_case_regex(pattern), value, re.DOTALL) is not None
+    return bool(ignore_case_ends(case_forms(pattern), value, 0))
 
 
 def suffix_ignore_case(pattern: str, value: str) -> bool:
-    return re.search(ignore_case_regex(pattern) + r"\Z", value, re.DOTALL) is not None
+    """A suffix read backwards is a prefix of the reversed value, with reversed forms."""
+    backwards = [{form[::-1] for form in options} for options in reversed(case_forms(pattern))]
+    return bool(ignore_case_ends(backwards, value[::-1], 0))
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -211,7 +274,7 @@ def _equals_ignore_case(operand: str, value: Any) -> bool:
 
 
 def _wildcard(operand: str, value: Any) -> bool:
-    return isinstance(value, str) and wildcard_regex(operand).fullmatch(value) is not None
+    return isinstance(value, str) and wildcard_matches(operand, value)
 
 
 def _numeric(operand: list[Any], value: Any) -> bool:
@@ -255,7 +318,7 @@ def _excluded(operand: Any, value: Any) -> bool:
             "prefix": lambda text: value.startswith(text),
             "suffix": lambda text: value.endswith(text),
             "equals-ignore-case": lambda text: equals_ignore_case(text, value),
-            "wildcard": lambda text: wildcard_regex(text).fullmatch(value) is not None,
+            "wildcard": lambda text: wildcard_matches(text, value),
         }
         return any(tests[kind](text) for text in texts)
     excluded = operand if isinstance(operand, list) else [operand]
@@ -286,14 +349,52 @@ OPERATORS = {
 # --- patterns ---------------------------------------------------------------------------------
 
 
-def sub_rules(pattern: dict[str, Any], keys: tuple[str, ...] = ()) -> list[SubRule]:
-    """The ``$or``-free sub-rules of a (valid) pattern object found under ``keys``."""
+# Field names event-ruler's $or-aware compiler refuses inside a $or branch.
+RESERVED_IN_OR = frozenset(
+    [
+        *("exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists"),
+        *("wildcard", "numeric", "cidr", "=", "<", "<=", ">", ">=", "regex", "not-wildcard"),
+        *("not-equals-ignore-case", "date-after", "date-on-or-after", "date-before"),
+        *("date-on-or-before", "in-date-range", "ip-address-in-range"),
+        "ip-address-not-in-range",
+    ]
+)
+
+
+def or_aware(pattern: dict[str, Any]) -> bool:
+    """Whether event-ruler's ``$or``-aware compiler reads the (valid) pattern: every ``$or``
+    holds a list of two or more objects, in which no field is a reserved word. Otherwise the
+    legacy compiler reads it, and ``$or`` is a field name."""
+    objects: list[tuple[dict[str, Any], bool]] = [(pattern, False)]
+    while objects:
+        obj, in_or = objects.pop()
+        for key, value in obj.items():
+            if key == "$or":
+                if not (
+                    isinstance(value, list)
+                    and len(value) >= 2
+                    and all(isinstance(branch, dict) for branch in value)
+                ):
+                    return False
+                objects.extend((branch, True) for branch in value)
+            elif in_or and key in RESERVED_IN_OR:
+                return False
+            elif isinstance(value, dict):
+                objects.append((value, in_or))
+    return True
+
+
+def sub_rules(
+    pattern: dict[str, Any], keys: tuple[str, ...] = (), *, or_keyword: bool = True
+) -> list[SubRule]:
+    """The ``$or``-free sub-rules of a (valid) pattern object found under ``keys``; without
+    ``or_keyword``, ``$or`` is a field name."""
     rules: list[SubRule] = [{}]
     for key, value in pattern.items():
-        if key == "$or":
+        if key == "$or" and or_keyword:
             options = [rule for branch in value for rule in sub_rules(branch, keys)]
         elif isinstance(value, dict):
-            options = sub_rules(value, (*keys, key))
+            options = sub_rules(value, (*keys, key), or_keyword=or_keyword)
         else:
             options = [{".".join((*keys, key)): value}]
         rules = [{**rule, **option} for rule in rules for option in options]
@@ -336,4 +437,5 @@ def reference_matches(pattern: dict[str, Any] | str, event: Any) -> bool:
         pattern = json.loads(pattern, parse_float=Decimal)
     assert isinstance(pattern, dict)
     fields = flatten(event)
-    return any(sub_rule_matches(rule, fields) for rule in sub_rules(pattern))
+    rules = sub_rules(pattern, or_keyword=or_aware(pattern))
+    return any(sub_rule_matches(rule, fields) for rule in rules)

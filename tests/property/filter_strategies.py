@@ -13,7 +13,8 @@
   - :func:`patterns_and_events`: any valid pattern (about 40% of the events match);
   - :func:`structures_and_events`: rich shapes (``$or``, nesting, dotted keys,
     ``exists: false``) with few values, and events with arrays of objects whose elements hold
-    different fields (array consistency, the sorted-key ``exists: false`` rule);
+    different fields (array consistency, the sorted-key ``exists: false`` rule), nested
+    arrays, and dotted keys that reach the same paths through other arrays;
   - :func:`fields_and_values`: one field, and look-alikes of its operands (value semantics).
 
 - :func:`small_domains`: for each operator, every condition and event value of a small domain,
@@ -501,8 +502,19 @@ def _event_object(
         if here is not None and (not deeper or rnd.random() < 0.5):
             event[name] = _leaf_value(rnd, here)
             continue
-        style = rnd.choice(["object", "array", "array", "array", "dotted", "nested"])
-        if style == "dotted" and len(deeper) == 1:
+        style = rnd.choice(["object", "array", "array", "array", "dotted", "nested", "aliased"])
+        if style == "aliased":
+            # The field as an array of objects, and also a dotted key (another route to the
+            # paths below it) holding arrays: fields reached both ways share no array.
+            event[name] = [_event_object(rnd, deeper, True) for _ in range(rnd.randint(1, 2))]
+            sub = rnd.choice(sorted({path[0] for path in deeper}))
+            below = {path[1:]: near for path, near in deeper.items() if path[0] == sub}
+            here_below = below.pop((), None)
+            items: list[Any] = [_event_object(rnd, below, True) for _ in range(rnd.randint(0, 2))]
+            if here_below is not None:
+                items.append([_leaf_value(rnd, here_below)])
+            event[f"{name}.{sub}"] = [items] if rnd.random() < 0.3 else items
+        elif style == "dotted" and len(deeper) == 1:
             ((path, near),) = deeper.items()
             event[".".join((name, *path))] = _leaf_value(rnd, near)
         elif style == "array":

@@ -9,6 +9,7 @@
   against events built from the pattern's own keys and values. The reference itself agrees
   with every case of the conformance table.
 - ``explain(event)`` is ``None`` exactly when ``matches(event)``.
+- The reference itself decides long values in linear time (no backtracking regex).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import json
 import signal
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambdakit.filtering import FilterPatternError, Pattern, compile_pattern
+from lambdakit.filtering._parse import read_pattern_text
 from tests.property.filter_reference import reference_matches
 from tests.property.filter_strategies import (
     deep_json,
@@ -157,6 +160,24 @@ def test_long_paths_compile_quickly(depth: int, dotted: bool) -> None:
     assert not pattern.matches({"a": event})
 
 
+@needs_alarm
+def test_the_reference_decides_long_values_in_linear_time() -> None:
+    # The reference runs on whatever the strategies generate: its value tests must not
+    # backtrack (as a regular expression, "*a*a*b" is cubic on a run of "a"; the IPv6 pattern
+    # quadratic on a run of colons).
+    cases = [
+        ({"a": [{"wildcard": "*a*a*b"}]}, {"a": "a" * 5000}, False),
+        ({"a": [{"wildcard": "*a*a*a"}]}, {"a": "b" + "a" * 5000}, True),
+        ({"a": [{"cidr": "10.0.0.0/8"}]}, {"a": ":" * 40000 + "g"}, False),
+        ({"a": ["2001:db8::1"]}, {"a": "1:" * 20000}, False),
+        ({"a": [{"suffix": {"equals-ignore-case": "é" * 500 + "x"}}]}, {"a": "é" * 40000}, False),
+        ({"a": [{"prefix": {"equals-ignore-case": "ß" * 500}}]}, {"a": "S" * 40000}, True),
+    ]
+    with time_limit(2):
+        for pattern, event, expected in cases:
+            assert reference_matches(pattern, event) is expected, pattern
+
+
 def test_nan_and_infinity_from_json_loads_never_raise() -> None:
     # json.loads accepts these non-JSON constants by default; events may carry them.
     event = json.loads('{"a": [NaN, Infinity, -Infinity], "b": NaN}')
@@ -185,6 +206,33 @@ def test_compiling_any_json_raises_only_filter_pattern_error(pattern: Any) -> No
 @given(pattern_texts())
 def test_compiling_any_text_raises_only_filter_pattern_error(text: str) -> None:
     compile_or_refuse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values(), deep_json()), st.sampled_from([None, 2, (",", ":")]))
+def test_pattern_text_is_read_as_json_loads_reads_it(value: Any, layout: Any) -> None:
+    # lambdakit reads pattern text with its own (iterative) reader; on JSON within AWS's limits
+    # it must read what json.loads(text, parse_float=Decimal) reads.
+    indent, separators = (layout, None) if isinstance(layout, int) else (None, layout)
+    text = json.dumps(value, indent=indent, separators=separators, ensure_ascii=False)
+    assert read_pattern_text(text) == json.loads(text, parse_float=Decimal)
+    assert read_pattern_text(text.encode("utf-16")) == json.loads(text, parse_float=Decimal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='{}[]",:0123456789.eE+-tnrufalsNIiy \\', max_size=20))
+def test_pattern_text_json_refuses_is_refused(text: str) -> None:
+    try:
+        expected = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        with pytest.raises(FilterPatternError):
+            read_pattern_text(text)
+        return
+    if any(word in text for word in ("NaN", "Infinity")):
+        with pytest.raises(FilterPatternError, match="not a JSON number"):
+            read_pattern_text(text)
+    else:
+        assert read_pattern_text(text) == expected
 
 
 # --- (c) agreement with the reference -----------------------------------------------------
@@ -236,6 +284,18 @@ def test_pattern_shapes_match_like_the_reference(case: tuple[dict[str, Any], Any
 def test_matching_agrees_with_the_reference(case: tuple[dict[str, Any], Any]) -> None:
     pattern, event = case
     assert compile_pattern(pattern).matches(event) is reference_matches(pattern, event)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(structures_and_events(), patterns_and_events()))
+def test_the_general_algorithm_alone_matches_like_the_reference(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    # The generated fast path answers most events itself; event-ruler's full algorithm, which
+    # it falls back to (exists:false in arrays, dotted keys, deep patterns), is checked here on
+    # every event, not only on those the fast path hands over.
+    pattern, event = case
+    assert compile_pattern(pattern)._general(event) is reference_matches(pattern, event)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

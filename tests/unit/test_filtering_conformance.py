@@ -411,6 +411,24 @@ ARRAYS = [
         {"d": []},
         False,
     ),
+    case(
+        "a value and a field below it, in different elements of an outer array, do not match",
+        {"a": ["x"], "a.b": ["y"]},
+        {"a": [["x", {"b": "z"}], ["w", {"b": "y"}]]},
+        False,
+    ),
+    case(
+        "a value and a field below it, in one element of an outer array, match",
+        {"a": ["x"], "a.b": ["y"]},
+        {"a": [["x", {"b": "y"}], ["w", {"b": "z"}]]},
+        True,
+    ),
+    case(
+        "a value of an array and a field of its element object match",
+        {"a": ["x"], "a.b": ["y"]},
+        {"a": ["x", {"b": "y"}]},
+        True,
+    ),
 ]
 
 # --- nested objects and dotted keys -------------------------------------------------------
@@ -643,6 +661,11 @@ TWO_ORS = {
     "$or": [{"a": ["1"]}, {"b": ["2"]}],
     "x": {"$or": [{"c": ["3"]}, {"d": ["4"]}]},
 }
+# event-ruler's Machine.addRule compiles with the $or-aware compiler and, when that refuses the
+# pattern, with the legacy compiler, for which "$or" is an ordinary field name.
+OR_AS_FIELD = {"src": ["s"], "$or": {"t": ["T"]}}
+OR_AS_VALUES = {"$or": ["x"]}
+OR_OF_OPERATORS = {"$or": [{"prefix": "a"}, {"suffix": "b"}]}
 EXISTS_OR = {"$or": [{"a": [{"exists": False}]}, {"b": ["x"]}]}
 
 OR_PRIMITIVE = [
@@ -710,6 +733,30 @@ OR_PRIMITIVE = [
     ),
     case("[AWS] exists:false in a $or branch, field absent", EXISTS_OR, {"c": 1}, True),
     case("exists:false in a $or branch, field present", EXISTS_OR, {"a": 1}, False),
+    case(
+        "$or of an object is a field named $or", OR_AS_FIELD, {"src": "s", "$or": {"t": "T"}}, True
+    ),
+    case("a field named $or: its value", OR_AS_FIELD, {"src": "s", "$or": {"t": "U"}}, False),
+    case("a field named $or: not a $or", OR_AS_FIELD, {"src": "s", "t": "T"}, False),
+    case("a field named $or: with the others", OR_AS_FIELD, {"$or": {"t": "T"}}, False),
+    case("$or of values is a field named $or", OR_AS_VALUES, {"$or": "x"}, True),
+    case("a field named $or of values: another value", OR_AS_VALUES, {"$or": "y"}, False),
+    case("a field named $or of values: in an array", OR_AS_VALUES, {"$or": ["y", "x"]}, True),
+    case("$or of operators is a field named $or", OR_OF_OPERATORS, {"$or": "xb"}, True),
+    case("a field named $or of operators: prefix", OR_OF_OPERATORS, {"$or": "ax"}, True),
+    case("a field named $or of operators: neither", OR_OF_OPERATORS, {"$or": "x"}, False),
+    case(
+        "a field named $or, nested",
+        {"a": {"$or": {"b": ["x"]}}},
+        {"a": {"$or": {"b": "x"}}},
+        True,
+    ),
+    case(
+        "a field named $or, as a dotted key",
+        {"a": {"$or": {"b": ["x"]}}},
+        {"a.$or.b": "x"},
+        True,
+    ),
     case("exists:false in a $or branch, other branch holds", EXISTS_OR, {"a": 1, "b": "x"}, True),
     case(
         "$or branches with nested objects",
@@ -1143,6 +1190,14 @@ DOC_NUMERIC = {
 }
 
 NUMERIC = [
+    case("a huge integer is out of any numeric range", num(">", 0), {"a": 10**5000}, False),
+    case("a huge negative integer is out of range", num("<", 0), {"a": -(10**5000)}, False),
+    case(
+        "anything-but a number lets a huge integer through",
+        {"a": [{"anything-but": [5]}]},
+        {"a": 10**5000},
+        True,
+    ),
     case("= matches the same integer", num("=", 100), {"a": 100}, True),
     case("= matches the same value as a float", num("=", 100), {"a": 100.0}, True),
     case("= matches 1e2", num("=", 100), {"a": 1e2}, True),
@@ -1272,7 +1327,21 @@ def exists(flag: bool) -> dict[str, Any]:
     return {"a": [{"exists": flag}]}
 
 
+# Beyond Python's 4,300-digit limit for converting an integer to text (built in Python: json
+# refuses it). event-ruler reads numbers as doubles: this one is a number out of range.
+HUGE = 10**5000
+
 EXISTS = [
+    case("a huge integer exists", exists(True), {"a": HUGE}, True),
+    case(
+        "a huge integer exists, after a number in the list",
+        {"a": [5, {"exists": True}]},
+        {"a": HUGE},
+        True,
+    ),
+    case("a huge integer is not absent", exists(False), {"a": HUGE}, False),
+    case("a huge integer is not a literal", {"a": [5, 10**20, "x"]}, {"a": HUGE}, False),
+    case("a huge negative integer exists", exists(True), {"a": -HUGE}, True),
     case("doc exists:true on the EC2 event", STATE_EXISTS, EC2_EVENT, True),
     case("exists:true: missing", STATE_EXISTS, {"detail": {}}, False),
     case("exists:true: missing parent", STATE_EXISTS, {"source": "x"}, False),

@@ -10,12 +10,20 @@ over-precise numbers in a value list...) compile. ``explain`` says why an event 
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from lambdakit.errors import LambdakitError
-from lambdakit.filtering import FilterPatternError, compile_pattern, matches
+from lambdakit.filtering import (
+    FilterCriteria,
+    FilterPatternError,
+    compile_pattern,
+    filter_records,
+    matches,
+)
 
 
 def rejected(name: str, pattern: Any, path: str, *keywords: str) -> Any:
@@ -761,12 +769,22 @@ RESERVED_IN_OR = [
 AT_LEAST_TWO = "There must have at least 2 Objects in $or relationship"
 
 OR = [
-    rejected(
-        "$or of an object", {"$or": {"a": ["x"]}}, "$or", "It must be an Array followed with $or"
-    ),
+    # Refused by both of event-ruler's compilers: the $or-aware one's reason is given.
     rejected("$or of a string", {"$or": "x"}, "$or", "It must be an Array followed with $or"),
     rejected("$or with one branch", {"$or": [{"a": ["x"]}]}, "$or", AT_LEAST_TWO),
     rejected("$or with no branch", {"$or": []}, "$or", AT_LEAST_TWO),
+    rejected(
+        "$or of one operator object",
+        {"$or": [{"numeric": [">", "x"]}]},
+        "$or",
+        AT_LEAST_TWO,
+    ),
+    rejected(
+        "$or of an object, with a sibling the legacy compiler refuses",
+        {"$or": {"a": ["x"]}, "b": [{"anything-but": {"prefix": ["p", "q"]}}]},
+        "$or",
+        "It must be an Array followed with $or",
+    ),
     rejected(
         "a $or branch that is not an object",
         {"$or": ["a", {"b": ["y"]}]},
@@ -959,6 +977,17 @@ ACCEPTED = [
     accepted("$or inside $or", {"$or": [{"a": ["x"]}, {"$or": [{"b": ["y"]}, {"c": ["z"]}]}]}),
     accepted("$or nested in a field", {"detail": {"$or": [{"a": ["x"]}, {"b": ["y"]}]}}),
     accepted("256 field paths", many_keys(256)),
+    # event-ruler's Machine.addRule retries a pattern its $or-aware compiler refuses with the
+    # legacy compiler, for which "$or" is a field name like any other.
+    accepted("$or of an object: a field named $or", {"$or": {"a": ["x"]}}),
+    accepted("$or of values: a field named $or", {"$or": ["x"]}),
+    accepted("$or of one operator: a field named $or", {"$or": [{"prefix": "x"}]}),
+    accepted(
+        "$or of operators, reserved inside $or: a field named $or",
+        {"$or": [{"prefix": "a"}, {"suffix": "b"}]},
+    ),
+    accepted("a field named $or beside a field", {"src": ["s"], "$or": {"t": ["T"]}}),
+    accepted("a field named $or inside $or branches", {"a": {"$or": {"b": ["x"]}}}),
 ]
 
 
@@ -1022,3 +1051,187 @@ class TestExplain:
         explanation = compile_pattern(EC2_PATTERN).explain(["not", "an", "object"])
         assert isinstance(explanation, str)
         assert explanation
+
+
+# --- what AWS's JSON parser refuses: deep nesting, NaN and Infinity, long numbers -------------
+
+
+def nested_pattern(levels: int) -> dict[str, Any]:
+    """``{"a": {"a": ... ["x"]}}``: ``levels`` objects around a value list, so ``levels + 1``
+    levels of JSON nesting (Jackson, AWS's parser, counts objects and arrays alike)."""
+    pattern: Any = ["x"]
+    for _ in range(levels):
+        pattern = {"a": pattern}
+    assert isinstance(pattern, dict)
+    return pattern
+
+
+def nested_text(levels: int, separator: str = ": ") -> str:
+    """:func:`nested_pattern` as JSON text (written by hand: ``json.dumps`` recurses)."""
+    return f'{{"a"{separator}' * levels + '["x"]' + "}" * levels
+
+
+def nested_event(levels: int) -> dict[str, Any]:
+    event: Any = "x"
+    for _ in range(levels):
+        event = {"a": event}
+    assert isinstance(event, dict)
+    return event
+
+
+def nested_or(levels: int) -> tuple[dict[str, Any], str]:
+    """A ``$or`` whose first branch is a ``$or``, ``levels`` deep (3 JSON levels each), as a
+    dict and as text."""
+    pattern: dict[str, Any] = {"z": ["x"]}
+    for _ in range(levels):
+        pattern = {"$or": [pattern, {"y": ["x"]}]}
+    text = '{"$or": [' * levels + '{"z": ["x"]}' + ', {"y": ["x"]}]}' * levels
+    return pattern, text
+
+
+DEEP_PATH = ".".join(["a"] * 1000)  # where the 1,001st level opens in nested_pattern(1000)
+
+
+class TestNesting:
+    """Jackson refuses documents nested more than 1,000 levels; deeper patterns are refused
+    with a FilterPatternError naming the depth and where, shallower ones compile. Neither
+    recurses: Python's own limit (about 1,000 frames) is not what decides."""
+
+    @pytest.mark.parametrize("levels", [330, 999])
+    def test_a_pattern_up_to_1000_levels_compiles_and_matches(self, levels: int) -> None:
+        for pattern in (nested_pattern(levels), nested_text(levels)):
+            compiled = compile_pattern(pattern)
+            assert compiled.matches(nested_event(levels))
+            assert not compiled.matches(nested_event(levels - 1))
+            explanation = compiled.explain({"a": {"a": "x"}})
+            assert explanation is not None
+            assert "missing" in explanation
+            assert matches(pattern, nested_event(levels))
+            assert repr(compiled).startswith("Pattern(")
+
+    @pytest.mark.parametrize("levels", [1000, 5000])
+    def test_a_deeper_pattern_is_refused_naming_the_depth_and_where(self, levels: int) -> None:
+        for pattern in (nested_pattern(levels), nested_text(levels)):
+            with pytest.raises(FilterPatternError, match="nested more than 1000 levels") as caught:
+                compile_pattern(pattern)
+            assert caught.value.path == DEEP_PATH
+            with pytest.raises(FilterPatternError, match="nested more than 1000 levels"):
+                matches(pattern, {})
+
+    @pytest.mark.parametrize("levels", [330, 1000, 5000])
+    def test_nested_or_is_compiled_or_refused(self, levels: int) -> None:
+        pattern, text = nested_or(levels)
+        if 3 * levels + 2 <= 1000:
+            assert compile_pattern(pattern).matches({"z": "x"})
+            assert compile_pattern(text).matches({"y": "x"})
+        else:
+            for form in (pattern, text):
+                with pytest.raises(FilterPatternError, match="nested more than 1000 levels"):
+                    compile_pattern(form)
+
+    def test_a_pattern_under_lambdas_4096_characters_compiles_at_its_deepest(self) -> None:
+        levels = 681  # 6 characters a level ({"a": and }): 681 levels and ["x"] are 4,091
+        text = nested_text(levels, separator=":")
+        assert len(text) <= 4096
+        criteria = FilterCriteria.from_dict({"Filters": [{"Pattern": text}]})
+        assert criteria.matches(nested_event(levels))
+        assert not criteria.matches(nested_event(levels + 1))
+        assert criteria.patterns[0].explain(nested_event(3)) is not None
+
+    def test_filter_criteria_compile_a_pattern_330_levels_deep(self) -> None:
+        for pattern in (nested_pattern(330), nested_text(330)):
+            criteria = FilterCriteria.from_dict({"Filters": [{"Pattern": pattern}]})
+            assert criteria.matches(nested_event(330))
+        decorated = filter_records(nested_pattern(330))(lambda event, context: "called")
+        assert decorated(nested_event(330), None) == "called"
+        assert decorated(nested_event(329), None) is None
+
+    @pytest.mark.parametrize("levels", [1000, 5000])
+    def test_filter_criteria_refuse_deeper_patterns_as_too_long(self, levels: int) -> None:
+        # 7 characters a level: Lambda's 4,096-character limit comes first.
+        for pattern in (nested_pattern(levels), nested_text(levels)):
+            with pytest.raises(FilterPatternError, match="Lambda allows 4096 per pattern"):
+                FilterCriteria.from_dict({"Filters": [{"Pattern": pattern}]})
+        with pytest.raises(FilterPatternError, match="Lambda allows 4096 per pattern"):
+            filter_records(nested_pattern(levels))
+
+    def test_a_deep_value_inside_an_operator_is_refused(self) -> None:
+        deep: Any = "x"
+        for _ in range(5000):
+            deep = [deep]
+        with pytest.raises(FilterPatternError, match="nested more than 1000 levels"):
+            compile_pattern({"a": [{"prefix": deep}]})
+        with pytest.raises(FilterPatternError, match="prefix match pattern must be a string"):
+            compile_pattern({"a": [{"prefix": [[1]]}]})
+
+
+NOT_JSON = [
+    pytest.param("NaN", float("nan"), id="NaN"),
+    pytest.param("Infinity", float("inf"), id="Infinity"),
+    pytest.param("-Infinity", float("-inf"), id="-Infinity"),
+]
+NUMBER_PLACES = [
+    pytest.param(lambda n: {"a": ["x", n]}, "a[1]", id="a value list"),
+    pytest.param(lambda n: {"a": [{"numeric": [">", n]}]}, "a[0].numeric[1]", id="numeric"),
+    pytest.param(
+        lambda n: {"a": [{"numeric": [">", 0, "<", n]}]}, "a[0].numeric[3]", id="numeric range"
+    ),
+    pytest.param(lambda n: {"a": [{"anything-but": n}]}, "a[0].anything-but", id="anything-but"),
+    pytest.param(
+        lambda n: {"a": [{"anything-but": [1, n]}]}, "a[0].anything-but[1]", id="anything-but list"
+    ),
+    pytest.param(lambda n: {"$or": [{"a": [n]}, {"b": ["x"]}]}, "$or[0].a[0]", id="$or branch"),
+]
+
+
+class TestNotJsonNumbers:
+    """JSON has no NaN or infinities: AWS's parser refuses them. Python's json reads them, and
+    Python's floats and Decimals hold them; a pattern holding one is refused, saying where."""
+
+    @pytest.mark.parametrize(("word", "number"), NOT_JSON)
+    @pytest.mark.parametrize(("place", "path"), NUMBER_PLACES)
+    def test_refused_as_text_and_as_a_value(
+        self, word: str, number: float, place: Any, path: str
+    ) -> None:
+        text = json.dumps(place(number))  # json writes NaN, Infinity, -Infinity
+        assert word in text
+        for pattern in (text, place(number), place(Decimal(word))):
+            with pytest.raises(FilterPatternError, match=word) as caught:
+                compile_pattern(pattern)
+            assert caught.value.path == path
+            assert "not a JSON number" in caught.value.problem
+
+    def test_refused_in_filter_criteria(self) -> None:
+        with pytest.raises(FilterPatternError, match=r"Filters\[0\]\.Pattern body\.a\[0\]: NaN"):
+            FilterCriteria.from_dict({"Filters": [{"Pattern": '{"body": {"a": [NaN]}}'}]})
+
+    def test_refused_anywhere_in_the_text(self) -> None:
+        # Jackson refuses the token wherever it is, even where a number would be refused anyway.
+        with pytest.raises(FilterPatternError, match="NaN is not a JSON number") as caught:
+            compile_pattern('{"a": [{"prefix": NaN}]}')
+        assert caught.value.path == "a[0].prefix"
+
+
+class TestLongNumbers:
+    """Jackson refuses numbers written with more than 1,000 characters (and Python cannot even
+    write an integer of more than 4,300 digits as text)."""
+
+    def test_a_number_of_1000_digits_is_accepted(self) -> None:
+        for pattern in ({"a": [10**999]}, f'{{"a": [{10**999}]}}'):
+            compiled = compile_pattern(pattern)
+            assert compiled.matches({"a": 10**999})
+            assert not compiled.matches({"a": 10**999 + 1})
+
+    @pytest.mark.parametrize(
+        "number",
+        [10**1000, -(10**1000), 10**5000, Decimal("1." + "0" * 1000)],
+        ids=["1001 digits", "minus 1001 digits", "5001 digits", "a decimal"],
+    )
+    def test_a_longer_number_is_refused(self, number: Any) -> None:
+        for pattern in ({"a": ["x", number]}, {"a": [{"numeric": ["<", number]}]}):
+            with pytest.raises(FilterPatternError, match="more than 1000 characters"):
+                compile_pattern(pattern)
+        if isinstance(number, int) and abs(number) < 10**4000:
+            with pytest.raises(FilterPatternError, match="more than 1000 characters") as caught:
+                compile_pattern(f'{{"a": ["x", {number}]}}')
+            assert caught.value.path == "a[1]"

@@ -38,16 +38,17 @@ _CACHE_SIZE = 512
 
 def matches(pattern: Any, event: Any) -> bool:
     """Whether ``event`` matches ``pattern`` (a dict or JSON text), compiling it once: patterns
-    are cached by their JSON text. Invalid patterns raise :class:`FilterPatternError`."""
+    are cached by their JSON text (keys in their order: a path given twice keeps its last value
+    list, so order is meaning). Invalid patterns raise :class:`FilterPatternError`."""
     if isinstance(pattern, Pattern):
         return pattern.matches(event)
     if isinstance(pattern, str):
-        key: Any = pattern
+        key: Any = (str, pattern)
     else:
-        import json
+        from lambdakit.filtering._parse import dump_json
 
         try:
-            key = json.dumps(pattern, sort_keys=True, default=repr)
+            key = (dict, dump_json(pattern))
         except (TypeError, ValueError):
             return compile_pattern(pattern).matches(event)
     compiled = _CACHE.get(key)

@@ -27,6 +27,7 @@ from lambdakit.filtering._tree import (
     Prefix,
     Suffix,
     Wildcard,
+    walk,
 )
 
 TYPE_CHECKING = False
@@ -75,12 +76,14 @@ class _Writer:
 def generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """``match(event) -> bool`` for the pattern ``root``; ``general`` decides what the
     generated code cannot. The function never raises."""
+    if _depth(root) > MAX_DEPTH:
+        # Python refuses deeply nested blocks; such patterns are rare. Checked first: the
+        # helpers below recurse on the pattern's nesting.
+        return general
     if _overrides(root):
         # A $or branch redefines a path its parent defines: the branch's value list replaces
         # the parent's in that alternative, which only the expanded form expresses.
         return general
-    if _depth(root) > MAX_DEPTH:
-        return general  # Python refuses deeply nested blocks; such patterns are rare
     try:
         return _generate(root, general)
     except (SyntaxError, RecursionError, MemoryError):  # pragma: no cover - a safety net
@@ -109,6 +112,7 @@ def _generate(root: Node, general: Callable[[Any], bool]) -> Callable[[Any], boo
         "B": SAFE_INT,
         "INF": float("inf"),
         "DOTTED": _has_dotted_key,
+        "NESTED": _has_nested_array,
         **writer.constants,
     }
     # The constants are closure cells of the generated functions: a cell read costs less than
@@ -167,6 +171,10 @@ def _node(
 ) -> None:
     """Checks for the event value named ``value`` at ``node``'s path."""
     failure = _failure(route)
+    if node.leaf is not None and (node.children or node.ors):
+        # A value in a nested array and the fields below must then lie in one element of the
+        # outer array, which the separate checks below do not see: the general algorithm does.
+        writer.block(depth, f"if NESTED({value}):", ["raise Undecided"])
     if node.leaf is not None:
         _leaf(writer, node.leaf, value, depth, failure)
     if not (node.children or node.ors):
@@ -202,20 +210,33 @@ def _node(
 
 def _any_element(writer: _Writer, functions: list[list[str]], check: str) -> str:
     """A generated function: does some object in the array (nested arrays included) pass
-    ``check``?"""
+    ``check``? A flat array is one loop; nested arrays are walked with a stack of iterators,
+    not by recursion (an event may nest them 100,000 deep)."""
     writer.counter += 1
     name = f"ANY{writer.counter}"
+    is_object = "kind is dict or (kind is not list and isinstance({0}, dict))"
+    is_array = "kind is list or isinstance({0}, (list, tuple))"
     functions.append(
         [
             f"def {name}(items):",
             "    for item in items:",
             "        kind = item.__class__",
-            "        if kind is dict or (kind is not list and isinstance(item, dict)):",
+            f"        if {is_object.format('item')}:",
             f"            if {check}(item):",
             "                return True",
-            "        elif kind is list or isinstance(item, (list, tuple)):",
-            f"            if {name}(item):",
-            "                return True",
+            f"        elif {is_array.format('item')}:",
+            "            pending = [iter(item)]",
+            "            while pending:",
+            "                for inner in pending[-1]:",
+            "                    kind = inner.__class__",
+            f"                    if {is_object.format('inner')}:",
+            f"                        if {check}(inner):",
+            "                            return True",
+            f"                    elif {is_array.format('inner')}:",
+            "                        pending.append(iter(inner))",
+            "                        break",
+            "                else:",
+            "                    pending.pop()",
             "    return False",
         ]
     )
@@ -432,6 +453,10 @@ def _has_dotted_key(obj: Any) -> bool:
     return any("." in key for key in obj if isinstance(key, str))
 
 
-def _depth(node: Node) -> int:
-    below = [*node.children.values(), *(b for group in node.ors for b in group)]
-    return 1 + max((_depth(child) for child in below), default=0)
+def _has_nested_array(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and any(isinstance(i, (list, tuple)) for i in value)
+
+
+def _depth(root: Node) -> int:
+    """Levels of nesting (objects and ``$or`` branches)."""
+    return max(depth for _, _, depth in walk(root))

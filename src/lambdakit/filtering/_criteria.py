@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
 from lambdakit.errors import FilterPatternError
-from lambdakit.filtering._parse import load_json
+from lambdakit.filtering._parse import dump_json, load_json, read_pattern_text
 from lambdakit.filtering._pattern import Pattern, compile_pattern
 
 TYPE_CHECKING = False
@@ -60,6 +59,7 @@ _EVENT_SOURCES = {
     "aws:dynamodb": "dynamodb",
     "aws:kafka": "kafka",
     "SelfManagedKafka": "kafka",
+    "aws:SelfManagedKafka": "kafka",  # older samples' spelling
     "aws:mq": "mq",
     "aws:amq": "mq",
     "aws:rmq": "mq",
@@ -96,7 +96,9 @@ class Filter:
         nothing else remains."""
         if field not in self.metadata_only:
             source = self.pattern.source
-            document = load_json(source) if isinstance(source, (str, bytes)) else dict(source)
+            document = (
+                read_pattern_text(source) if isinstance(source, (str, bytes)) else dict(source)
+            )
             rest = {k: v for k, v in document.items() if k.split(".")[0] != field}
             self.metadata_only[field] = compile_pattern(rest) if rest else None
         return self.metadata_only[field]
@@ -171,7 +173,7 @@ class FilterCriteria:
                 if isinstance(text, list) and text:
                     text = text[0]
             if isinstance(text, dict):
-                text = json.dumps(text)  # SAM lets templates write the pattern as a mapping
+                text = pattern_text(text, f"{where}.Pattern")  # SAM: the pattern as a mapping
             if not isinstance(text, str):
                 raise FilterPatternError(
                     f"{where}.Pattern", f"expected a JSON string, got {type(text).__name__}"
@@ -277,6 +279,16 @@ class FilterCriteria:
         return f"FilterCriteria({len(self.filters)} filters, source={self.source!r})"
 
 
+def pattern_text(pattern: Any, where: str) -> str:
+    """A pattern written as a mapping, as the JSON text Lambda gets (and counts); written
+    without recursion, however deep (the depth is refused when the text is compiled)."""
+    try:
+        return dump_json(pattern)
+    except (TypeError, ValueError):
+        compile_pattern(pattern)  # names what is not JSON, and where
+        raise FilterPatternError(where, "not JSON") from None
+
+
 def _kind_name(kind: str) -> str:
     return "JSON" if kind == "json" else "a plain string"
 
@@ -285,9 +297,12 @@ def _source_name(source: str | None) -> str | None:
     if source is None:
         return None
     name = str(source).lower()
-    name = {"msk": "kafka", "selfmanagedkafka": "kafka", "dynamodbstreams": "dynamodb"}.get(
-        name, name
-    )
+    name = {
+        "msk": "kafka",
+        "selfmanagedkafka": "kafka",
+        "aws:selfmanagedkafka": "kafka",
+        "dynamodbstreams": "dynamodb",
+    }.get(name, name)
     if name not in SOURCES:
         raise FilterPatternError("source", f"{source!r}: expected one of {', '.join(SOURCES)}")
     return name

@@ -14,7 +14,7 @@ from __future__ import annotations
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.lazy import wraps
 from lambdakit.events import RecordView
-from lambdakit.filtering._criteria import FilterCriteria
+from lambdakit.filtering._criteria import FilterCriteria, pattern_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ def as_criteria(criteria: Any, source: str | None = None) -> FilterCriteria:
     if isinstance(criteria, dict) and "Filters" in criteria:
         return FilterCriteria.from_dict(criteria, source=source)
     patterns = criteria if isinstance(criteria, list) else [criteria]
-    import json
-
-    filters = [{"Pattern": p if isinstance(p, str) else json.dumps(p)} for p in patterns]
+    filters = [
+        {"Pattern": p if isinstance(p, str) else pattern_text(p, f"[{i}]")}
+        for i, p in enumerate(patterns)
+    ]
     return FilterCriteria.from_dict(
         {"Filters": filters}, source=source, max_filters=max(len(filters), 5)
     )

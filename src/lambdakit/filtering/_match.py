@@ -10,20 +10,25 @@ does in AWS).
 Most events never need that: the generated fast path (:mod:`lambdakit.filtering._codegen`)
 decides them with dictionary lookups, and raises :class:`Undecided` for what only the general
 algorithm can decide. ``leaf_test`` is the value-list check both share.
+
+Both take time linear in the event (the general algorithm: times a logarithm), whatever its
+nesting: nothing here recurses on the event, copies what it has seen at each level, or retries
+the same choices. One case remains quadratic: an alternative holding ``exists: false`` whose
+other fields the event reaches through two arrays at once, one opened by a dotted key; the
+search then pairs the elements of the two arrays (see ``rule_matches``).
 """
 
 from __future__ import annotations
 
-from lambdakit.filtering._tree import MISSING, Leaf, Node
+from lambdakit.filtering._tree import MISSING, Leaf, Node, walk
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
-    Membership = dict[int, int]
-    Field = tuple[Any, Membership]
     Rule = dict[str, Leaf]
+    State = tuple[int, ...]
 
 
 class Undecided(Exception):
@@ -33,82 +38,506 @@ class Undecided(Exception):
 # --- the general algorithm -------------------------------------------------------------------
 
 
-def flatten(event: Any, relevant: set[str] | None = None) -> dict[str, list[Field]]:
-    """Every leaf value of ``event`` by dotted path, with the array elements it sits in
-    (``{array id: index}``). Empty arrays and objects contribute nothing; an array's primitive
-    elements are values of the array's own path. Iterative, so deep events cannot overflow.
-    With ``relevant`` (every prefix of every path a pattern names), the rest is not visited."""
-    fields: dict[str, list[Field]] = {}
+class Flat:
+    """An event flattened: every leaf value by dotted path, with its *slot*, the innermost array
+    element (an object or an array itself) holding it; slot 0 is outside every array element.
+
+    event-ruler records, for each value, the index it takes in every array around it; two
+    values can be chosen together when no array holds them at different indices. Here that
+    record is the chain of slots from a value's slot up through ``parents``: slots are numbered
+    in depth-first order, so a slot's descendants are the range ``s .. ends[s]``, and the
+    elements of array ``a`` the range ``array_lo[a] .. array_hi[a]``. Two values conflict when
+    they sit in different elements of one array, which these ranges decide without walking.
+    """
+
+    __slots__ = ("array_hi", "array_lo", "array_paths", "arrays", "ends", "fields", "parents")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[tuple[Any, int]]] = {}
+        self.parents: list[int] = [0]
+        self.arrays: list[int] = [-1]  # the array each slot is an element of
+        self.array_paths: list[str] = []
+        self.ends: list[int] = [0]
+        self.array_lo: list[int] = []
+        self.array_hi: list[int] = []
+
+    def values(self, path: str) -> list[Any]:
+        return [value for value, _ in self.fields.get(path, ())]
+
+
+def flatten(event: Any, relevant: set[str] | None = None) -> Flat:
+    """``event`` as a :class:`Flat`. Empty arrays and objects contribute nothing; an array's
+    primitive elements are values of the array's own path, in the slot holding the array.
+    With ``relevant`` (every prefix of every path a pattern names), the rest is not visited.
+    Iterative, one step per node: nesting costs neither stack nor time."""
+    flat = Flat()
     if not isinstance(event, dict):
-        return fields
-    arrays = 0
-    stack: list[tuple[Any, str | None, Membership]] = [(event, None, {})]
+        return flat
+    fields = flat.fields
+    parents = flat.parents
+    arrays = flat.arrays
+    array_paths = flat.array_paths
+    # (value, its path, the slot holding it, the array it is a container element of or -1)
+    stack: list[tuple[Any, Any, int, int]] = [(event, None, 0, -1)]
     while stack:
-        value, path, membership = stack.pop()
+        value, path, slot, array = stack.pop()
+        if array >= 0:
+            parents.append(slot)
+            arrays.append(array)
+            slot = len(parents) - 1
         if isinstance(value, dict):
             for key, item in value.items():
                 name = str(key) if path is None else f"{path}.{key}"
                 if relevant is None or name in relevant:
-                    stack.append((item, name, membership))
+                    stack.append((item, name, slot, -1))
         elif isinstance(value, (list, tuple)):
-            array = arrays
-            arrays += 1
-            for index, item in enumerate(value):
-                if isinstance(item, (dict, list, tuple)):
-                    stack.append((item, path, {**membership, array: index}))
-                else:
-                    stack.append((item, path, membership))
+            array = len(array_paths)
+            array_paths.append(path)
+            for item in value:
+                container = isinstance(item, (dict, list, tuple))
+                stack.append((item, path, slot, array if container else -1))
         elif path is not None:
-            fields.setdefault(path, []).append((value, membership))
-    return fields
+            fields.setdefault(path, []).append((value, slot))
+    ends = flat.ends = list(range(len(parents)))
+    for slot in range(len(parents) - 1, 0, -1):
+        parent = parents[slot]
+        if ends[slot] > ends[parent]:
+            ends[parent] = ends[slot]
+    lo = flat.array_lo = [len(parents)] * len(array_paths)
+    hi = flat.array_hi = [-1] * len(array_paths)
+    for slot in range(1, len(parents)):
+        array = arrays[slot]
+        if slot < lo[array]:
+            lo[array] = slot
+        if ends[slot] > hi[array]:
+            hi[array] = ends[slot]
+    return flat
 
 
-def expand(node: Node, prefix: str | None = None) -> list[Rule]:
-    """The pattern as its ``$or`` alternatives: each a path → value list mapping."""
-    rules: list[Rule] = (
-        [{prefix: node.leaf}] if node.leaf is not None and prefix is not None else [{}]
-    )
-    for segment, child in node.children.items():
-        path = segment if prefix is None else f"{prefix}.{segment}"
-        below = expand(child, path)
-        rules = [{**rule, **more} for rule in rules for more in below]
-    for branches in node.ors:
-        alternatives = [rule for branch in branches for rule in expand(branch, prefix)]
-        rules = [{**rule, **more} for rule in rules for more in alternatives]
-    return rules
+def expand(root: Node) -> list[Rule]:
+    """The pattern as its ``$or`` alternatives: each a path → value list mapping. A branch's
+    value list for a path replaces its parent's (the later one wins). Computed children first,
+    without recursion."""
+    rules_of: dict[int, list[Rule]] = {}
+    for node, prefix, _ in reversed(walk(root)):
+        rules: list[Rule] = (
+            [{prefix: node.leaf}] if node.leaf is not None and prefix is not None else [{}]
+        )
+        for child in node.children.values():
+            below = rules_of.pop(id(child))
+            rules = [{**rule, **more} for rule in rules for more in below]
+        for branches in node.ors:
+            alternatives = [rule for branch in branches for rule in rules_of.pop(id(branch))]
+            rules = [{**rule, **more} for rule in rules for more in alternatives]
+        rules_of[id(node)] = rules
+    return rules_of[id(root)]
 
 
-def consistent(first: Membership, second: Membership) -> bool:
-    """Whether two fields can belong to one match: no array in which they sit apart."""
-    if len(first) > len(second):
-        first, second = second, first
-    for array, index in first.items():
-        other = second.get(array)
-        if other is not None and other != index:
-            return False
-    return True
+class _Groups:
+    """The values at one path, by slot: the slots in order, and whether some value of each
+    slot satisfies the path's value list."""
+
+    __slots__ = ("matched", "slots")
+
+    def __init__(self, leaf: Leaf, fields: list[tuple[Any, int]]) -> None:
+        matched: dict[int, bool] = {}
+        matches_value = leaf.matches_value
+        for value, slot in fields:
+            if not matched.get(slot) and matches_value(value):
+                matched[slot] = True
+            else:
+                matched.setdefault(slot, False)
+        self.matched = matched
+        self.slots = sorted(matched)
 
 
-def rule_matches(rule: Rule, fields: dict[str, list[Field]]) -> bool:
-    paths = sorted(rule)
+def rule_matches(
+    rule: Rule, flat: Flat, groups: dict[tuple[str, int], _Groups] | None = None
+) -> bool:
+    """event-ruler's search for one alternative: take the paths in sorted order; each must have
+    a field satisfying its value list that lies in no other element of an array than the fields
+    chosen before it, or no such field at all when the list holds ``exists: false``.
 
-    def search(position: int, membership: Membership) -> bool:
-        if position == len(paths):
-            return True
-        path = paths[position]
-        leaf = rule[path]
-        candidates = [f for f in fields.get(path, ()) if consistent(f[1], membership)]
-        for value, where in candidates:
-            if leaf.matches_value(value) and search(position + 1, {**membership, **where}):
+    Searched as reachability over states ``(paths done, elements chosen)``, where the elements
+    kept are only those of arrays that later paths run through: the deepest element of each
+    chosen field's chain, cut at the last array that matters. A state is visited once, and the
+    fields that lead to the same next state are looked at as one (see :class:`_Step`), so the
+    search costs steps per state reached, not per combination of fields.
+    """
+    keys = sorted(rule)
+    if not keys:
+        return True
+    groups = {} if groups is None else groups
+    if not any(rule[key].absent_ok for key in keys):
+        return _covered(keys, rule, flat, groups)
+    count = len(keys)
+    # The array paths that matter from each position on: prefixes of the paths still to take.
+    relevant: list[set[str]] = [set() for _ in range(count + 1)]
+    for position in range(count - 1, -1, -1):
+        parts = keys[position].split(".")
+        relevant[position] = relevant[position + 1] | {
+            ".".join(parts[:length]) for length in range(1, len(parts) + 1)
+        }
+    steps: list[_Step | None] = [None] * count
+    seen: set[tuple[int, State]] = {(0, ())}
+    todo: list[tuple[int, State]] = [(0, ())]
+    while todo:
+        position, state = todo.pop()
+        step = steps[position]
+        if step is None:
+            key = keys[position]
+            found = _groups_of(key, rule[key], flat, groups)
+            step = steps[position] = _Step(flat, found, rule[key].absent_ok, relevant[position + 1])
+        following = position + 1
+        for following_state in step.nexts(state):
+            if following == count:
                 return True
-        return leaf.absent_ok and not candidates and search(position + 1, membership)
+            if (following, following_state) not in seen:
+                seen.add((following, following_state))
+                todo.append((following, following_state))
+    return False
 
-    return search(0, {})
+
+def _groups_of(key: str, leaf: Leaf, flat: Flat, groups: dict[tuple[str, int], _Groups]) -> _Groups:
+    """The values at ``key`` grouped by slot, made once per path and value list (the
+    alternatives of a ``$or`` share them)."""
+    found = groups.get((key, id(leaf)))
+    if found is None:
+        found = groups[(key, id(leaf))] = _Groups(leaf, flat.fields.get(key, []))
+    return found
+
+
+def _covered(
+    keys: list[str], rule: Rule, flat: Flat, groups: dict[tuple[str, int], _Groups]
+) -> bool:
+    """The search when no path of the alternative holds ``exists: false``: the order of the
+    paths is then irrelevant, and the question is whether the chains of some matched value of
+    each path form a tree taking at most one element of each array. Decided children first,
+    once per slot: each slot gets the sets of paths (bit masks) that values below it can cover
+    together, keeping only the largest; an array offers the sets of its elements, a slot
+    combines the arrays it holds. Linear in the event, whatever its arrays and dotted keys."""
+    at: dict[int, int] = {}  # slot -> the paths with a matched value there
+    for bit, key in enumerate(keys):
+        found = _groups_of(key, rule[key], flat, groups)
+        slots = [slot for slot, matched in found.matched.items() if matched]
+        if not slots:
+            return False
+        for slot in slots:
+            at[slot] = at.get(slot, 0) | 1 << bit
+    full = (1 << len(keys)) - 1
+    parents, arrays = flat.parents, flat.arrays
+    elements: dict[int, list[int]] = {}  # array -> its elements on a matched value's chain
+    held: dict[int, list[int]] = {}  # slot -> the arrays it holds with such elements
+    marked = {0}  # the slots on those chains
+    for slot in at:
+        while slot not in marked:
+            marked.add(slot)
+            array = arrays[slot]
+            if array not in elements:
+                elements[array] = []
+                held.setdefault(parents[slot], []).append(array)
+            elements[array].append(slot)
+            slot = parents[slot]
+    covers: dict[int, list[int]] = {}
+    for slot in sorted(marked, reverse=True):  # children first: they have larger numbers
+        options = [at.get(slot, 0)]
+        for array in held.get(slot, ()):
+            choices = _largest(
+                [mask for element in elements[array] for mask in covers.pop(element)]
+            )
+            options = _largest([option | choice for option in options for choice in choices])
+        if full in options:
+            return True
+        covers[slot] = options
+    return False
+
+
+def _largest(masks: list[int]) -> list[int]:
+    """The masks no other one includes."""
+    kept: list[int] = []
+    for mask in sorted(set(masks), key=int.bit_count, reverse=True):
+        if all(mask & ~other for other in kept):
+            kept.append(mask)
+    return kept
+
+
+class _Step:
+    """One position of the search: a path of the pattern, its values in the event, and the
+    states the search moves to from each state it reaches.
+
+    A state with one chain ends at slot ``c`` (0 when no element is chosen yet). The values
+    that may be chosen with it are those below ``c`` and those *beside* its chain: for each
+    array on the chain, the values of the slot holding the array that lie outside it (the
+    "off" region of the array). Everything a state needs is precomputed per array, and summed
+    up the chain once per slot, so a state costs a few bisections however deep its chain.
+    States with several chains (only events with dotted keys aliasing a path lead to them)
+    list the excluded ranges instead.
+    """
+
+    __slots__ = (
+        "absent_ok",
+        "alive",
+        "flat",
+        "matched",
+        "members",
+        "off",
+        "paths",
+        "slot_set",
+        "slots",
+        "target_of",
+        "targets",
+        "to_cut",
+        "up",
+    )
+
+    def __init__(self, flat: Flat, found: _Groups, absent_ok: bool, paths: set[str]) -> None:
+        self.flat = flat
+        self.absent_ok = absent_ok
+        self.paths = paths  # the array paths that matter after this position
+        self.to_cut: dict[int, int] = {}
+        self.slots = found.slots  # slots holding a value of the path
+        self.slot_set = set(found.slots)
+        self.matched = [slot for slot in found.slots if found.matched[slot]]
+        self.target_of = {slot: self.cut(slot) for slot in self.matched}
+        self.targets = sorted(set(self.target_of.values()))
+        self.members: dict[int, list[int]] = {}
+        for slot in self.matched:
+            self.members.setdefault(self.target_of[slot], []).append(slot)
+        self.alive = list(range(len(self.targets) + 1))  # next target not yet taken
+        # Per array: (any value beside it, any matched value beside it whose next state is
+        # the chain's, matched values beside it leading elsewhere).
+        self.off: dict[int, tuple[bool, bool, list[int]]] = {}
+        self.up: dict[int, tuple[bool, bool, int]] = {0: (False, False, 0)}
+
+    def cut(self, slot: int) -> int:
+        """The deepest slot on ``slot``'s chain in an array that matters after this position
+        (0 when none does)."""
+        flat, memo, paths = self.flat, self.to_cut, self.paths
+        walked = []
+        while slot:
+            known = memo.get(slot)
+            if known is not None:
+                slot = known
+                break
+            if flat.array_paths[flat.arrays[slot]] in paths:
+                break
+            walked.append(slot)
+            slot = flat.parents[slot]
+        for step in walked:
+            memo[step] = slot
+        return slot
+
+    def nexts(self, state: State) -> set[State]:
+        if len(state) > 1:
+            return self._nexts_of_chains(state)
+        chain = state[0] if state else 0
+        flat = self.flat
+        end = flat.ends[chain] if chain else 1 << 62
+        after = self.cut(chain)
+        beside_any, beside_on_chain, slot = self._up(chain)
+        if not (beside_any or _any_between(self.slots, chain, end)):
+            return {_single(after)} if self.absent_ok else set()
+        found: set[State] = set()
+        if after == chain:  # below the chain, values lead to their own targets
+            found.update(_single(target) for target in self._take(chain, end))
+        elif _any_between(self.matched, chain, end):
+            found.add(_single(after))
+        if beside_on_chain:
+            found.add(_single(after))
+        while slot:  # beside the chain, values leading off it (dotted keys in the event)
+            for target in self.off[flat.arrays[slot]][2]:
+                found.add(_state_of([after, target], flat.ends))
+            slot = self._up(flat.parents[slot])[2]
+        return found
+
+    def _take(self, first: int, last: int) -> list[int]:
+        """The targets between ``first`` and ``last`` not taken before, now taken: the state a
+        target below the chain leads to is the target's own, whichever state leads there."""
+        from bisect import bisect_left
+
+        targets, alive = self.targets, self.alive
+        taken = []
+        index = _find(alive, bisect_left(targets, first))
+        while index < len(targets) and targets[index] <= last:
+            taken.append(targets[index])
+            alive[index] = index + 1
+            index = _find(alive, index + 1)
+        return taken
+
+    def _beside(self, array: int) -> tuple[bool, bool, list[int]]:
+        """What lies beside ``array`` in the slot holding it, computed once per array."""
+        from bisect import bisect_left, bisect_right
+
+        known = self.off.get(array)
+        if known is not None:
+            return known
+        flat = self.flat
+        first, last = flat.array_lo[array], flat.array_hi[array]
+        holder = flat.parents[first]
+        if first == holder + 1 and last == flat.ends[holder]:
+            # The common case (an array in an array, or alone in its object): beside it is
+            # only the holding slot's own values, whose next state is the chain's.
+            values = holder in self.target_of
+            known = (values or _any_between(self.slots, holder, holder), values, [])
+        else:
+            ranges = ((holder, first - 1), (last + 1, flat.ends[holder]))
+            any_value = any(_any_between(self.slots, low, high) for low, high in ranges)
+            on_chain = False
+            elsewhere: set[int] = set()
+            matched = self.matched
+            for low, high in ranges:
+                for slot in matched[bisect_left(matched, low) : bisect_right(matched, high)]:
+                    target = self.target_of[slot]
+                    if target <= holder:
+                        on_chain = True
+                    else:
+                        elsewhere.add(target)
+            known = (any_value, on_chain, sorted(elsewhere))
+        self.off[array] = known
+        return known
+
+    def _up(self, slot: int) -> tuple[bool, bool, int]:
+        """For the arrays on ``slot``'s chain: whether a value lies beside one, whether a
+        matched value beside one leads to the chain's own next state, and the nearest slot
+        (0 for none) whose array has matched values beside it leading elsewhere. Remembered
+        per slot: a slot's answer is its own array's combined with its parent's."""
+        memo, flat = self.up, self.flat
+        parents, arrays, ends, lows = flat.parents, flat.arrays, flat.ends, flat.array_lo
+        walked = []
+        while slot not in memo:
+            walked.append(slot)
+            slot = parents[slot]
+        answer = memo[slot]
+        for step in reversed(walked):
+            array = arrays[step]
+            first = lows[array]
+            holder = parents[first]
+            if first == holder + 1 and flat.array_hi[array] == ends[holder]:
+                # The common case, inlined: see _beside.
+                if holder in self.slot_set:
+                    on_chain = answer[1] or holder in self.target_of
+                    answer = (True, on_chain, answer[2])
+            else:
+                any_value, on_chain, elsewhere = self._beside(array)
+                answer = (
+                    answer[0] or any_value,
+                    answer[1] or on_chain,
+                    step if elsewhere else answer[2],
+                )
+            memo[step] = answer
+        return answer
+
+    def _nexts_of_chains(self, state: State) -> set[State]:
+        """The general case, with the ranges a state excludes listed (:func:`_allowed`)."""
+        allowed = _allowed(state, self.flat)
+        kept = [self.cut(slot) for slot in state]
+        if not _any_within(self.slots, allowed):
+            return {_state_of(kept, self.flat.ends)} if self.absent_ok else set()
+        ends = self.flat.ends
+        return {
+            _state_of([*kept, target], ends)
+            for target in _within(self.targets, allowed)
+            if _any_within(
+                self.members[target], allowed, target, ends[target] if target else 1 << 62
+            )
+        }
+
+
+def _single(slot: int) -> State:
+    return (slot,) if slot else ()
+
+
+def _state_of(slots: list[int], ends: list[int]) -> State:
+    """The chosen elements as a state: no slot 0, no slot whose chain another one extends."""
+    chosen = sorted({slot for slot in slots if slot})
+    return tuple(a for a in chosen if not any(a < b <= ends[a] for b in chosen))
+
+
+def _find(alive: list[int], index: int) -> int:
+    """The first index from ``index`` on not taken (union-find with path halving)."""
+    while alive[index] != index:
+        alive[index] = alive[alive[index]]
+        index = alive[index]
+    return index
+
+
+def _any_between(items: list[int], first: int, last: int) -> bool:
+    """Whether the sorted ``items`` hold one between ``first`` and ``last``."""
+    from bisect import bisect_left
+
+    index = bisect_left(items, first)
+    return index < len(items) and items[index] <= last
+
+
+_EVERYWHERE = [(0, 1 << 62)]
+
+
+def _allowed(state: State, flat: Flat) -> list[tuple[int, int]]:
+    """The slot ranges (sorted, disjoint, inclusive) lying in no other element of an array than
+    the elements of ``state``: all slots but the other elements of every array on its chains."""
+    if not state:
+        return _EVERYWHERE
+    parents, arrays, ends = flat.parents, flat.arrays, flat.ends
+    lo, hi = flat.array_lo, flat.array_hi
+    pinned: dict[int, int] = {}  # array -> the element chosen in it
+    for slot in state:
+        while slot and arrays[slot] not in pinned:
+            pinned[arrays[slot]] = slot
+            slot = parents[slot]
+    excluded: list[tuple[int, int]] = []  # disjoint: the arrays' other elements
+    for array, element in pinned.items():
+        if lo[array] < element:
+            excluded.append((lo[array], element - 1))
+        if ends[element] < hi[array]:
+            excluded.append((ends[element] + 1, hi[array]))
+    excluded.sort()
+    allowed: list[tuple[int, int]] = []
+    start = 0
+    for first, last in excluded:
+        if start < first:
+            allowed.append((start, first - 1))
+        start = last + 1
+    allowed.append((start, 1 << 62))
+    return allowed
+
+
+def _within(items: list[int], allowed: list[tuple[int, int]]) -> list[int]:
+    """The items (sorted) in the ``allowed`` ranges."""
+    from bisect import bisect_left, bisect_right
+
+    if allowed is _EVERYWHERE:
+        return items
+    found: list[int] = []
+    for first, last in allowed:
+        found.extend(items[bisect_left(items, first) : bisect_right(items, last)])
+    return found
+
+
+def _any_within(
+    items: list[int], allowed: list[tuple[int, int]], low: int = 0, high: int = 1 << 62
+) -> bool:
+    """Whether an item (of the sorted ``items``) between ``low`` and ``high`` lies in the
+    ``allowed`` ranges; a bisection per range overlapping ``low .. high``."""
+    from bisect import bisect_left, bisect_right
+
+    if not items:
+        return False
+    start = max(0, bisect_right(allowed, (low, 1 << 62)) - 1)
+    for first, last in allowed[start:]:
+        if first > high:
+            break
+        first, last = max(first, low), min(last, high)
+        if first <= last:
+            index = bisect_left(items, first)
+            if index < len(items) and items[index] <= last:
+                return True
+    return False
 
 
 def general_match(rules: list[Rule], event: Any, relevant: set[str] | None = None) -> bool:
-    fields = flatten(event, relevant)
-    return any(rule_matches(rule, fields) for rule in rules)
+    flat = flatten(event, relevant)
+    groups: dict[tuple[str, int], _Groups] = {}
+    return any(rule_matches(rule, flat, groups) for rule in rules)
 
 
 def path_prefixes(rules: list[Rule]) -> set[str]:
@@ -126,12 +555,17 @@ def path_prefixes(rules: list[Rule]) -> set[str]:
 
 def leaf_values(value: Any) -> Iterator[Any]:
     """The leaf values an array holds at its own path (nested arrays flattened; objects hold
-    none there)."""
-    for item in value:
-        if isinstance(item, (list, tuple)):
-            yield from leaf_values(item)
-        elif not isinstance(item, dict):
-            yield item
+    none there), in order. Iterative: nesting costs neither stack nor time."""
+    pending = [iter(value)]
+    while pending:
+        for item in pending[-1]:
+            if isinstance(item, (list, tuple)):
+                pending.append(iter(item))
+                break
+            if not isinstance(item, dict):
+                yield item
+        else:
+            pending.pop()
 
 
 def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:

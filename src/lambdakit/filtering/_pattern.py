@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from lambdakit.filtering import _values as values
 from lambdakit.filtering._codegen import generate
 from lambdakit.filtering._match import (
     expand,
@@ -12,15 +13,15 @@ from lambdakit.filtering._match import (
     path_prefixes,
     rule_matches,
 )
-from lambdakit.filtering._parse import parse
-from lambdakit.filtering._tree import Leaf, Node
+from lambdakit.filtering._parse import dump_json, parse
+from lambdakit.filtering._tree import Leaf, Node, walk
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambdakit.filtering._match import Field, Rule
+    from lambdakit.filtering._match import Flat, Rule
 
 
 class Pattern:
@@ -66,26 +67,32 @@ class Pattern:
         e.g. ``detail.state: "pending" is not one of ["running", "stopped"]``."""
         if self.matches(event):
             return None
-        fields = flatten(event)
-        failure = _first_failure(self.root, None, fields)
+        rules = self._alternatives()
+        if self._relevant is None:
+            self._relevant = path_prefixes(rules)
+        flat = flatten(event, self._relevant)
+        failure = _first_failure(self.root, flat)
         if failure is not None:
             return failure
-        rules = self._alternatives()
         shared = sorted({p for rule in rules for p in rule if "." in p})
+        groups: dict[Any, Any] = {}
         return (
             (
                 "every field matches on its own, but not within one element of the array they "
                 f"share (fields: {', '.join(shared) or 'n/a'})"
             )
-            if not any(rule_matches(rule, fields) for rule in rules)
+            if not any(rule_matches(rule, flat, groups) for rule in rules)
             else "no match"
         )
 
     def __repr__(self) -> str:
-        text = self.source if isinstance(self.source, str) else json.dumps(self.source, default=str)
-        if len(text) > 80:
-            text = text[:77] + "..."
-        return f"Pattern({text})"
+        source = self.source
+        if not isinstance(source, str):
+            try:
+                source = dump_json(source)
+            except (TypeError, ValueError):
+                source = repr(source)
+        return f"Pattern({_clip(source)})"
 
 
 def compile_pattern(pattern: Any) -> Pattern:
@@ -102,36 +109,65 @@ def compile_pattern(pattern: Any) -> Pattern:
 # --- explanations ------------------------------------------------------------------------------
 
 
-def _first_failure(node: Node, path: str | None, fields: dict[str, list[Field]]) -> str | None:
-    if node.leaf is not None and path is not None:
-        failure = _leaf_failure(node.leaf, path, [value for value, _ in fields.get(path, ())])
-        if failure is not None:
-            return failure
-    for segment, child in node.children.items():
-        failure = _first_failure(child, segment if path is None else f"{path}.{segment}", fields)
-        if failure is not None:
-            return failure
-    for branches in node.ors:
-        failures = [_first_failure(branch, path, fields) for branch in branches]
-        if all(f is not None for f in failures):
-            where = f"{path}.$or" if path else "$or"
-            return f"{where}: none of the {len(branches)} alternatives matches ({failures[0]})"
-    return None
+def _first_failure(root: Node, flat: Flat) -> str | None:
+    """The first failure in the pattern's order: a node's own value list, then its fields in
+    order, then its ``$or`` groups (all branches failing). Computed children first, without
+    recursion (a pattern may nest a thousand levels)."""
+    failures: dict[int, str | None] = {}
+    for node, path, _ in reversed(walk(root)):
+        failure = None
+        if node.leaf is not None and path is not None:
+            failure = _leaf_failure(node.leaf, path, flat.values(path))
+        if failure is None:
+            failure = next(
+                (f for f in (failures[id(c)] for c in node.children.values()) if f is not None),
+                None,
+            )
+        if failure is None:
+            for branches in node.ors:
+                found = [failures[id(branch)] for branch in branches]
+                if all(f is not None for f in found):
+                    where = f"{path}.$or" if path else "$or"
+                    failure = (
+                        f"{where}: none of the {len(branches)} alternatives matches ({found[0]})"
+                    )
+                    break
+        failures[id(node)] = failure
+    return failures[id(root)]
 
 
 def _leaf_failure(leaf: Leaf, path: str, found: list[Any]) -> str | None:
     if any(leaf.matches_value(value) for value in found) or (leaf.absent_ok and not found):
         return None
     exact_only = all(type(c).__name__ == "Exact" for c in leaf.conditions) and not leaf.absent_ok
-    rule = leaf.describe()
+    rule = _clip(leaf.describe(), 200)
     if not found:
         expected = f"one of {rule}" if exact_only else f"a value matching {rule}"
         return f"{path}: missing (expected {expected})"
-    shown = _show(found[0]) if len(found) == 1 else "none of " + _show(found)
+    if len(found) == 1:
+        shown = _show(found[0])
+    else:
+        more = f", ... {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
+        shown = "none of [" + ", ".join(_show(v) for v in found[:_SHOWN]) + more + "]"
     if exact_only:
         return f"{path}: {shown} is not one of {rule}"
     return f"{path}: {shown} does not match {rule}"
 
 
+_SHOWN = 10  # values listed in an explanation
+
+
 def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """A value of the event for an explanation: its JSON, shortened when long. An integer too
+    long for Python to write as text is described instead."""
+    if value.__class__ is int and values.event_number_text(value) is None:
+        return f"<an integer of {value.bit_length()} bits>"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:
+        text = str(value)
+    return _clip(text)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text)} characters)"

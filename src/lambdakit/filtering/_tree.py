@@ -55,7 +55,7 @@ class Exact(Condition):
                 return False
             if self.number is not None and values.comparable(value) == self.number:
                 return True
-            return values.number_text(value) == self.text
+            return values.event_number_text(value) == self.text
         return value is expected  # True, False, None
 
     def describe(self) -> str:
@@ -302,6 +302,19 @@ class Node:
         self.children: dict[str, Node] = {}
         self.leaf: Leaf | None = None
         self.ors: list[list[Node]] = []
+
+
+def walk(root: Node) -> list[tuple[Node, str | None, int]]:
+    """Every node under ``root`` with its path (``None`` for the root; a ``$or`` branch has its
+    parent's) and its depth (1 for the root), parents before children. A loop, not recursion:
+    a pattern may nest a thousand levels, and the callers that need children first read the
+    list backwards."""
+    frames: list[tuple[Node, str | None, int]] = [(root, None, 1)]
+    for node, path, depth in frames:  # the list grows as it is read
+        for segment, child in node.children.items():
+            frames.append((child, segment if path is None else f"{path}.{segment}", depth + 1))
+        frames.extend((b, path, depth + 1) for branches in node.ors for b in branches)
+    return frames
 
 
 def _plain_number(value: Any) -> Any:
