@@ -82,6 +82,15 @@ class TestSQSRecordView:
         record = sqs_event(["[1, 2]"])["Records"][0]
         assert criteria({"body": ["[1, 2]"]}).matches_record(record)
 
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_a_body_that_only_pythons_json_reads_is_a_plain_string(self, constant: str) -> None:
+        # Lambda's parser (Jackson, as event-ruler configures it) refuses these constants, so
+        # such a body is not JSON to Lambda: a JSON pattern drops it, a string pattern sees it.
+        body = f'{{"kind": "order", "score": {constant}}}'
+        record = sqs_event([body])["Records"][0]
+        assert not criteria({"body": {"kind": ["order"]}}).matches_record(record)
+        assert criteria({"body": [{"prefix": '{"kind"'}]}).matches_record(record)
+
     def test_metadata_fields_are_matched_as_delivered(self) -> None:
         record = sqs_event(["x"], message_attributes={"tenant": "t1"})["Records"][0]
         tenant = criteria({"messageAttributes": {"tenant": {"stringValue": ["t1"]}}})

@@ -110,10 +110,16 @@ def parse(pattern: Any) -> Node:
 
 def load_json(text: str | bytes | bytearray) -> Any:
     """JSON text with numbers kept exact (``Decimal`` for non-integers), duplicate keys last.
-    For events and records; patterns are read by :func:`read_pattern_text`."""
+    For events and records; patterns are read by :func:`read_pattern_text`. ``NaN`` and
+    ``Infinity``, which Python's ``json`` reads and Lambda's parser refuses, make the text not
+    JSON (``ValueError``), as they make it for Lambda."""
     from decimal import Decimal
 
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _read(pattern: dict[Any, Any], *, legacy: bool) -> Node:
