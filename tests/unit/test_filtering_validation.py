@@ -1235,3 +1235,29 @@ class TestLongNumbers:
             with pytest.raises(FilterPatternError, match="more than 1000 characters") as caught:
                 compile_pattern(f'{{"a": ["x", {number}]}}')
             assert caught.value.path == "a[1]"
+
+
+class TestALoweredIntegerDigitLimit:
+    """CPython advises services that read untrusted input to lower the integer/text conversion
+    limit (``sys.set_int_max_str_digits``); patterns and explanations must not depend on it
+    (found by an acceptance pass: a raw ValueError from both)."""
+
+    @pytest.fixture(autouse=True)
+    def lowered_limit(self) -> Any:
+        import sys
+
+        previous = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(640)
+        yield
+        sys.set_int_max_str_digits(previous)
+
+    def test_a_pattern_number_of_701_digits_compiles_from_text(self) -> None:
+        pattern = compile_pattern('{"a": [1' + "0" * 700 + "]}")
+        assert pattern.matches({"a": 10**700})
+        assert not pattern.matches({"a": 10**700 + 1})
+
+    def test_explain_shows_a_701_digit_integer_of_the_event(self) -> None:
+        reason = compile_pattern({"a": ["x"]}).explain({"a": 10**700})
+        assert reason is not None
+        assert "1000000" in reason
+        assert len(reason) < 2000

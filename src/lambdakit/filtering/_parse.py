@@ -613,7 +613,7 @@ def _read_text(text: str) -> Any:
                         "JSON parser refuses it)",
                     )
                 integer, fraction, exponent = number.groups()
-                value = Decimal(digits) if fraction or exponent else int(integer)
+                value = Decimal(digits) if fraction or exponent else values.text_int(integer)
                 position = number.end()
             else:
                 literal = next((w for w in _LITERALS if text.startswith(w, position)), None)

@@ -162,10 +162,12 @@ def _show(value: Any) -> str:
     long for Python to write as text is described instead."""
     if value.__class__ is int and values.event_number_text(value) is None:
         return f"<an integer of {value.bit_length()} bits>"
+    if value.__class__ is int:  # json.dumps obeys sys.set_int_max_str_digits(); this does not
+        return _clip(values.int_text(value))
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:
-        text = str(value)
+    except ValueError:  # an integer nested in a list or object, past a lowered digit limit
+        text = f"<a {type(value).__name__} holding a number too long to show>"
     return _clip(text)
 
 

@@ -93,7 +93,7 @@ def number_text(value: Any) -> str:
     if value.__class__ is float:
         return repr(value)
     if value.__class__ is int:
-        return _int_text(value)
+        return int_text(value)
     return str(value)
 
 
@@ -131,11 +131,21 @@ def event_number_text(value: Any) -> str | None:
     return number_text(value)
 
 
-def _int_text(value: int) -> str:
+def int_text(value: int) -> str:
+    """``str(value)``, also when ``sys.set_int_max_str_digits()`` is set below its length (as
+    CPython advises services reading untrusted input to do): ``Decimal`` is not limited."""
     try:
         return str(value)
-    except ValueError:  # sys.set_int_max_str_digits() set lower than the integer's length
+    except ValueError:
         return str(Decimal(value))
+
+
+def text_int(text: str) -> int:
+    """``int(text)`` for decimal digits, whatever ``sys.set_int_max_str_digits()`` says."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(Decimal(text))
 
 
 # --- IP addresses ------------------------------------------------------------------------------
