@@ -298,6 +298,80 @@ def test_the_general_algorithm_alone_matches_like_the_reference(
     assert compile_pattern(pattern)._general(event) is reference_matches(pattern, event)
 
 
+# Paths whose sorted order runs through "a", then "a.b", then "a" again: an event holding both
+# "a" and "a.b" as arrays makes the search hold an element of each at once.
+ALIASED_PATHS = ["a.a.b", "a.b", "a.b.c", "a.c.a"]
+ALIASED_LISTS: list[list[Any]] = [
+    [1],
+    [1],
+    [2],
+    [1, 2],
+    [{"exists": False}],
+    [1, {"exists": False}],
+    [{"exists": True}],
+    [{"anything-but": 1}],
+]
+ALIASED_KEYS = ["a.c", "a.b.a", "a.a"]
+
+
+def _aliased_value(draw: st.DrawFn, rests: list[list[str]], depth: int) -> Any:
+    """A value for the path remainders ``rests``: mostly arrays whose elements repeat (alike
+    elements are what the search merges), with keys that join several components."""
+    inner = [rest for rest in rests if rest]
+    if not inner or depth == 0 or draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from([1, 1, 2, 3, [1, 2]]))
+    if draw(st.integers(0, 3)) == 0:
+        return _aliased_object(draw, inner, depth)
+    kinds = [_aliased_object(draw, inner, depth) for _ in range(draw(st.integers(1, 3)))]
+    order = draw(st.lists(st.integers(0, len(kinds) - 1), min_size=1, max_size=6))
+    return [kinds[index] for index in order]
+
+
+def _aliased_object(draw: st.DrawFn, rests: list[list[str]], depth: int) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for _ in range(draw(st.integers(1, 3))):
+        rest = draw(st.sampled_from(rests))
+        take = draw(st.integers(1, len(rest)))
+        below = [other[take:] for other in rests if other[:take] == rest[:take]]
+        found[".".join(rest[:take])] = _aliased_value(draw, below, depth - 1)
+    return found
+
+
+@st.composite
+def aliased_patterns_and_events(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    """A pattern holding ``exists: false`` with paths under "a" and "a.b", and an event
+    reaching them through the arrays "a" and "a.b" side by side."""
+    extra = draw(st.lists(st.sampled_from(ALIASED_PATHS), max_size=2, unique=True))
+    paths = ["a.a", "a.b.a", "a.b.b", "a.c", *extra]
+    pattern = {path: draw(st.sampled_from(ALIASED_LISTS)) for path in paths}
+    if not any({"exists": False} in values for values in pattern.values()):
+        pattern[draw(st.sampled_from(paths))] = [{"exists": False}]
+    rests = [path.split(".") for path in pattern]
+    event: dict[str, Any] = {}
+    others = draw(st.lists(st.sampled_from(ALIASED_KEYS), max_size=2, unique=True))
+    for key in ["a", "a.b", *others]:
+        parts = key.split(".")
+        below = [rest[len(parts) :] for rest in rests if rest[: len(parts)] == parts]
+        if below:
+            event[key] = _aliased_value(draw, below, 4)
+    return pattern, event
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(aliased_patterns_and_events())
+def test_fields_reached_through_two_arrays_at_once_match_like_the_reference(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    # Dotted keys in the event open a second array on the way to the pattern's paths: the
+    # search for exists:false then holds an element of each, and takes alike ones as one.
+    pattern, event = case
+    compiled = compile_pattern(pattern)
+    expected = reference_matches(pattern, event)
+    assert compiled._general(event) is expected
+    assert compiled.matches(event) is expected
+    assert (compiled.explain(event) is None) is expected
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patterns_and_events())
 def test_a_pattern_given_as_json_text_matches_like_the_object(

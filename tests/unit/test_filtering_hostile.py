@@ -303,6 +303,58 @@ def test_dotted_keys_opening_a_second_wide_array_are_linear() -> None:
     decide(pattern, {**event, "d": [*event["d"], {"a": 1, "c": 3}]}, True)
 
 
+ALIASED = 10_000  # elements in each of the two arrays a dotted key sets side by side
+NOT_Q = {"d": {"a": [1], "b": {"w": [2], "z": [2]}, "c": [3], "q": [{"exists": False}]}}
+# Fields of d.b come from d's elements or from the elements of "d.b": after d.a and d.b.w, a
+# search of (fields done, elements chosen) holds an element of each array, one per pair.
+BOTH_IN_D_B = {
+    "d": [{"a": 1} for _ in range(ALIASED)],
+    "d.b": [{"w": 2, "z": 2} for _ in range(ALIASED)],
+}
+# d.b.w from an element of "d.b", d.b.z from the element of d that d.a came from.
+SPLIT = {
+    "d": [{"a": 1, "b": {"z": 2}} for _ in range(ALIASED)],
+    "d.b": [{"w": 2} for _ in range(ALIASED)],
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "last", "expected"),
+    [
+        pytest.param(BOTH_IN_D_B, None, False, id="no c"),
+        pytest.param(BOTH_IN_D_B, {"c": 3}, False, id="c without a"),
+        pytest.param(BOTH_IN_D_B, {"a": 1, "c": 3}, True, id="a and c, no q"),
+        pytest.param(BOTH_IN_D_B, {"a": 1, "c": 3, "q": 0}, False, id="a and c, and q"),
+        pytest.param(SPLIT, None, False, id="split, no c"),
+        pytest.param(SPLIT, {"a": 1, "c": 3}, False, id="split, z not beside a and c"),
+        pytest.param(SPLIT, {"a": 1, "b": {"z": 2}, "c": 3}, True, id="split, z beside a and c"),
+        pytest.param(SPLIT, {"a": 1, "b": {"z": 2}, "c": 3, "q": 0}, False, id="split, and q"),
+    ],
+)
+def test_exists_false_over_two_arrays_a_dotted_key_opens_is_linear(
+    event: dict[str, Any], last: dict[str, Any] | None, expected: bool
+) -> None:
+    # The search pairs an element of d with one of "d.b" only while a later field can tell
+    # the elements apart: elements that look alike to the fields still to take are one.
+    decide(NOT_Q, event if last is None else {**event, "d": [*event["d"], last]}, expected)
+
+
+def test_elements_alike_but_for_an_array_beside_the_chosen_ones_are_told_apart() -> None:
+    # In each element of a, d.c and d.c.b choose an element each (dotted key "c.b"); the
+    # elements of a differ only in the array d, which only the last path (exists:false) sees.
+    pattern: dict[str, Any] = {"a.c.a": [1], "a.c.b.a": [1], "a.c.b.b": [1], "a.c.c": [1]}
+    pattern["a.d.z"] = [{"exists": False}]
+
+    def element(beside: dict[str, int]) -> dict[str, Any]:
+        return {"c": [{"a": 1, "c": 1}], "c.b": [{"a": 1, "b": 1}], "d": [beside]}
+
+    without_z, with_z = element({"y": 1}), element({"z": 1})
+    decide(pattern, {"a": [without_z, with_z]}, True)
+    decide(pattern, {"a": [with_z, without_z]}, True)
+    decide(pattern, {"a": [with_z, without_z, with_z]}, True)
+    decide(pattern, {"a": [with_z, with_z]}, False)
+
+
 # --- deep nesting ------------------------------------------------------------------------------
 
 DEEP = SIZE  # levels

@@ -13,9 +13,12 @@ algorithm can decide. ``leaf_test`` is the value-list check both share.
 
 Both take time linear in the event (the general algorithm: times a logarithm), whatever its
 nesting: nothing here recurses on the event, copies what it has seen at each level, or retries
-the same choices. One case remains quadratic: an alternative holding ``exists: false`` whose
-other fields the event reaches through two arrays at once, one opened by a dotted key; the
-search then pairs the elements of the two arrays (see ``rule_matches``).
+the same choices. When an alternative holding ``exists: false`` reaches its fields through two
+arrays at once (one opened by a dotted key in the event), the search would pair the elements
+of the two arrays; it pairs their *shapes* instead (see :class:`_Shapes`), which the pattern's
+paths bound for alike elements, not the event. One case remains super-linear: a state holding
+elements of both arrays still looks at every field of a third array beside them (see
+``_Step._nexts_of_chains``), so distinct shapes times that array's width.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from lambdakit.filtering._tree import MISSING, Leaf, Node, walk
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Hashable, Iterator
     from typing import Any
 
     Rule = dict[str, Leaf]
@@ -162,7 +165,9 @@ def rule_matches(
     kept are only those of arrays that later paths run through: the deepest element of each
     chosen field's chain, cut at the last array that matters. A state is visited once, and the
     fields that lead to the same next state are looked at as one (see :class:`_Step`), so the
-    search costs steps per state reached, not per combination of fields.
+    search costs steps per state reached, not per combination of fields. Once a state holds
+    elements of two arrays, states alike to the paths still to take are one (:class:`_Shapes`):
+    elements of two wide arrays are not paired one by one.
     """
     keys = sorted(rule)
     if not keys:
@@ -181,21 +186,186 @@ def rule_matches(
     steps: list[_Step | None] = [None] * count
     seen: set[tuple[int, State]] = {(0, ())}
     todo: list[tuple[int, State]] = [(0, ())]
+    # Once a state holds elements of two arrays (dotted keys in the event), states are also
+    # told apart by their shape only: pairs of elements are then as many as the shapes.
+    shapes: _Shapes | None = None
+    visited: set[tuple[int, Hashable]] = set()
     while todo:
         position, state = todo.pop()
+        if shapes is not None:
+            shape = (position, shapes.of(position, state))
+            if shape in visited:
+                continue
+            visited.add(shape)
         step = steps[position]
         if step is None:
             key = keys[position]
             found = _groups_of(key, rule[key], flat, groups)
-            step = steps[position] = _Step(flat, found, rule[key].absent_ok, relevant[position + 1])
+            step = _Step(flat, found, rule[key].absent_ok, relevant[position + 1], position + 1)
+            step.shapes = shapes
+            steps[position] = step
         following = position + 1
         for following_state in step.nexts(state):
             if following == count:
                 return True
             if (following, following_state) not in seen:
+                if shapes is None and len(following_state) > 1:
+                    shapes = _Shapes(keys, rule, flat, groups, relevant)
+                    visited.add((position, shapes.of(position, state)))
+                    for known in steps:
+                        if known is not None:
+                            known.shapes = shapes
                 seen.add((following, following_state))
                 todo.append((following, following_state))
     return False
+
+
+class _Shapes:
+    """What the rest of the search can tell apart in a state, as a key per position.
+
+    From position ``p`` on, a state matters only through the fields of the paths still to
+    take that it allows, and the states those fields lead to. Two states whose elements look
+    alike to those paths (the same *shape*) therefore lead to the end alike, and the search
+    takes one of them. The shape of a slot is what lies below it as those paths see it: which
+    of them have a value there (and whether it satisfies the path's value list), and for each
+    array it holds that could hold such a value, the array's path and the *set* of its
+    elements' shapes (which element of an array is chosen is all the search records, so
+    elements of one shape are one choice). The shape of a state is the root's, with the
+    arrays on its chains reduced to the element chosen.
+
+    Elements of one array differ in shape only as far as the pattern's paths can tell them
+    apart: wide arrays of alike elements collapse to a handful of shapes, and states pairing
+    the elements of two arrays to a handful of pairs. Made lazily, per position, in one pass
+    over the event, children first."""
+
+    __slots__ = ("flat", "groups", "ids", "keys", "relevant", "rule", "tables")
+
+    def __init__(
+        self,
+        keys: list[str],
+        rule: Rule,
+        flat: Flat,
+        groups: dict[tuple[str, int], _Groups],
+        relevant: list[set[str]],
+    ) -> None:
+        self.keys, self.rule, self.flat, self.groups = keys, rule, flat, groups
+        self.relevant = relevant
+        self.ids: dict[Hashable, int] = {}
+        self.tables: dict[int, _Shapes.Table] = {}
+
+    class Table:
+        """The shapes at one position: of each slot, of each array (path and element
+        shapes), a slot's own values, and the context of each array's elements."""
+
+        __slots__ = ("arrays", "context", "held", "own", "slots")
+
+        def __init__(self) -> None:
+            self.own: dict[int, tuple[tuple[int, bool], ...]] = {}
+            self.slots: list[int] = []
+            self.arrays: dict[int, tuple[str, int]] = {}
+            self.held: dict[int, list[tuple[str, int]]] = {}
+            self.context: dict[int, int] = {}
+
+    def _id(self, shape: Hashable) -> int:
+        return self.ids.setdefault(shape, len(self.ids))
+
+    def _table(self, position: int) -> _Shapes.Table:
+        table = self.tables[position] = _Shapes.Table()
+        flat, keys, own = self.flat, self.keys, table.own
+        owning: dict[int, list[tuple[int, bool]]] = {}
+        for index in range(position, len(keys)):
+            key = keys[index]
+            for slot, matched in _groups_of(key, self.rule[key], flat, self.groups).matched.items():
+                owning.setdefault(slot, []).append((index, matched))
+        for slot, values in owning.items():
+            own[slot] = tuple(values)
+        parents, arrays, paths, lows = flat.parents, flat.arrays, flat.array_paths, flat.array_lo
+        relevant = self.relevant[position]
+        slots = table.slots = [0] * len(parents)
+        held = table.held
+        members: dict[int, set[int]] = {}
+        for slot in range(len(parents) - 1, -1, -1):  # children first
+            inside = held.get(slot)
+            if inside is not None:
+                inside.sort()
+            slots[slot] = self._id(("slot", own.get(slot, ()), tuple(inside or ())))
+            array = arrays[slot]
+            if slot and paths[array] in relevant:
+                members.setdefault(array, set()).add(slots[slot])
+                if slot == lows[array]:  # the array's last element, children first
+                    entry = (paths[array], self._id(frozenset(members.pop(array))))
+                    table.arrays[array] = entry
+                    held.setdefault(parents[slot], []).append(entry)
+        table.context[-1] = self._id(("root",))
+        return table
+
+    def _holding(self, table: _Shapes.Table, slot: int, chosen: list[tuple[int, int]]) -> list[Any]:
+        """The arrays ``slot`` holds as the shape of a state sees them: the ``chosen``
+        elements' arrays reduced to those elements (their shapes given as negative)."""
+        inside: list[Any] = list(table.held.get(slot, ()))
+        for element, shape in chosen:
+            entry = table.arrays.get(self.flat.arrays[element])
+            if entry is not None and entry in inside:
+                inside.remove(entry)
+            inside.append((self.flat.array_paths[self.flat.arrays[element]], -1 - shape))
+        inside.sort()
+        return inside
+
+    def _context(self, table: _Shapes.Table, array: int) -> int:
+        """The shape of everything outside an element of ``array`` once it is chosen:
+        the same for all its elements, remembered per array."""
+        flat, memo = self.flat, table.context
+        walked = []
+        while array not in memo:
+            walked.append(array)
+            array = flat.arrays[flat.parents[flat.array_lo[array]]]
+        answer = memo[array]
+        for step in reversed(walked):
+            holder = flat.parents[flat.array_lo[step]]
+            entry = table.arrays.get(step)
+            inside = list(table.held.get(holder, ()))
+            if entry is not None and entry in inside:
+                inside.remove(entry)
+            shape = ("context", answer, table.own.get(holder, ()), tuple(inside))
+            answer = memo[step] = self._id((*shape, flat.array_paths[step]))
+        return answer
+
+    def of(self, position: int, state: State) -> Hashable:
+        """The shape of ``state`` at ``position``: None for no chain, a pair for one (its end's
+        array context, remembered, and its end's shape), a number for several (walked up to
+        where they meet)."""
+        table = self.tables.get(position) or self._table(position)
+        if not state:
+            return None
+        flat = self.flat
+        if len(state) == 1:
+            array = flat.arrays[state[0]]
+            context = table.context.get(array)
+            if context is None:
+                context = self._context(table, array)
+            return (context, table.slots[state[0]])
+        parents = flat.parents
+        below: dict[int, list[int]] = {}
+        for end in state:
+            below.setdefault(end, [])
+            slot = end
+            while slot:
+                parent = parents[slot]
+                known = below.get(parent)
+                if known is not None:
+                    known.append(slot)
+                    break
+                below[parent] = [slot]
+                slot = parent
+        shapes: dict[int, int] = {}
+        for slot in sorted(below, reverse=True):  # children first
+            chosen = below[slot]
+            if not chosen:
+                shapes[slot] = table.slots[slot]
+                continue
+            inside = self._holding(table, slot, [(child, shapes[child]) for child in chosen])
+            shapes[slot] = self._id(("chosen", table.own.get(slot, ()), tuple(inside)))
+        return shapes[0]
 
 
 def _groups_of(key: str, leaf: Leaf, flat: Flat, groups: dict[tuple[str, int], _Groups]) -> _Groups:
@@ -242,10 +412,15 @@ def _covered(
     for slot in sorted(marked, reverse=True):  # children first: they have larger numbers
         options = [at.get(slot, 0)]
         for array in held.get(slot, ()):
-            choices = _largest(
-                [mask for element in elements[array] for mask in covers.pop(element)]
-            )
-            options = _largest([option | choice for option in options for choice in choices])
+            members = elements[array]
+            if len(members) == 1:  # a chain through one element: its masks are kept as they are
+                choices = covers.pop(members[0])
+            else:
+                choices = _largest([mask for element in members for mask in covers.pop(element)])
+            if options == [0]:
+                options = choices
+            else:
+                options = _largest([option | choice for option in options for choice in choices])
         if full in options:
             return True
         covers[slot] = options
@@ -277,11 +452,14 @@ class _Step:
     __slots__ = (
         "absent_ok",
         "alive",
+        "apart",
         "flat",
+        "following",
         "matched",
         "members",
         "off",
         "paths",
+        "shapes",
         "slot_set",
         "slots",
         "target_of",
@@ -290,10 +468,15 @@ class _Step:
         "up",
     )
 
-    def __init__(self, flat: Flat, found: _Groups, absent_ok: bool, paths: set[str]) -> None:
+    def __init__(
+        self, flat: Flat, found: _Groups, absent_ok: bool, paths: set[str], following: int
+    ) -> None:
         self.flat = flat
         self.absent_ok = absent_ok
         self.paths = paths  # the array paths that matter after this position
+        self.following = following  # the position after this one
+        self.shapes: _Shapes | None = None  # set once states hold several chains
+        self.apart: dict[int, list[int]] = {}
         self.to_cut: dict[int, int] = {}
         self.slots = found.slots  # slots holding a value of the path
         self.slot_set = set(found.slots)
@@ -345,10 +528,27 @@ class _Step:
         if beside_on_chain:
             found.add(_single(after))
         while slot:  # beside the chain, values leading off it (dotted keys in the event)
-            for target in self.off[flat.arrays[slot]][2]:
+            for target in self._apart(flat.arrays[slot]):
                 found.add(_state_of([after, target], flat.ends))
             slot = self._up(flat.parents[slot])[2]
         return found
+
+    def _apart(self, array: int) -> list[int]:
+        """The targets beside ``array`` leading off the chain, one per shape once states are
+        told apart by shape: such targets all lie below the slot holding ``array``, at the
+        same depth, so alike targets make alike states with any chain through ``array``."""
+        targets = self.off[array][2]
+        shapes = self.shapes
+        if shapes is None or len(targets) < 2:
+            return targets
+        known = self.apart.get(array)
+        if known is None:
+            following = self.following
+            by_shape: dict[Hashable, int] = {}
+            for target in targets:
+                by_shape.setdefault(shapes.of(following, (target,)), target)
+            known = self.apart[array] = list(by_shape.values())
+        return known
 
     def _take(self, first: int, last: int) -> list[int]:
         """The targets between ``first`` and ``last`` not taken before, now taken: the state a
