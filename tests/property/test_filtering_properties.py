@@ -315,14 +315,17 @@ ALIASED_KEYS = ["a.c", "a.b.a", "a.a"]
 
 
 def _aliased_value(draw: st.DrawFn, rests: list[list[str]], depth: int) -> Any:
-    """A value for the path remainders ``rests``: mostly arrays whose elements repeat (alike
-    elements are what the search merges), with keys that join several components."""
+    """A value for the path remainders ``rests`` (``[]`` for the path itself): mostly arrays
+    whose elements repeat (alike elements are what the search merges), with keys that join
+    several components."""
     inner = [rest for rest in rests if rest]
     if not inner or depth == 0 or draw(st.integers(0, 9)) == 0:
-        return draw(st.sampled_from([1, 1, 2, 3, [1, 2]]))
+        return draw(st.sampled_from([1, 1, 2, 3, [1, 2], [[1], [1]], [[1], 2]]))
     if draw(st.integers(0, 3)) == 0:
         return _aliased_object(draw, inner, depth)
-    kinds = [_aliased_object(draw, inner, depth) for _ in range(draw(st.integers(1, 3)))]
+    kinds: list[Any] = [_aliased_object(draw, inner, depth) for _ in range(draw(st.integers(1, 3)))]
+    if [] in rests and draw(st.booleans()):  # values of the path itself, in elements of their own
+        kinds.append(draw(st.sampled_from([1, [1], [1, 2], [[1]]])))
     order = draw(st.lists(st.integers(0, len(kinds) - 1), min_size=1, max_size=6))
     return [kinds[index] for index in order]
 
@@ -337,24 +340,57 @@ def _aliased_object(draw: st.DrawFn, rests: list[list[str]], depth: int) -> dict
     return found
 
 
-@st.composite
-def aliased_patterns_and_events(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
-    """A pattern holding ``exists: false`` with paths under "a" and "a.b", and an event
-    reaching them through the arrays "a" and "a.b" side by side."""
-    extra = draw(st.lists(st.sampled_from(ALIASED_PATHS), max_size=2, unique=True))
-    paths = ["a.a", "a.b.a", "a.b.b", "a.c", *extra]
-    pattern = {path: draw(st.sampled_from(ALIASED_LISTS)) for path in paths}
+def _aliased_case(
+    draw: st.DrawFn, paths: list[str], optional: list[str], keys: list[str], other_keys: list[str]
+) -> tuple[dict[str, Any], Any]:
+    """A pattern holding ``exists: false`` with ``paths`` (and up to two ``optional`` ones),
+    and an event reaching them through the arrays at ``keys`` (and up to two ``other_keys``)
+    side by side."""
+    extra = draw(st.lists(st.sampled_from(optional), max_size=2, unique=True))
+    pattern = {path: draw(st.sampled_from(ALIASED_LISTS)) for path in [*paths, *extra]}
     if not any({"exists": False} in values for values in pattern.values()):
-        pattern[draw(st.sampled_from(paths))] = [{"exists": False}]
+        pattern[draw(st.sampled_from(list(pattern)))] = [{"exists": False}]
     rests = [path.split(".") for path in pattern]
     event: dict[str, Any] = {}
-    others = draw(st.lists(st.sampled_from(ALIASED_KEYS), max_size=2, unique=True))
-    for key in ["a", "a.b", *others]:
+    others = draw(st.lists(st.sampled_from(other_keys), max_size=2, unique=True))
+    for key in [*keys, *others]:
         parts = key.split(".")
         below = [rest[len(parts) :] for rest in rests if rest[: len(parts)] == parts]
         if below:
             event[key] = _aliased_value(draw, below, 4)
     return pattern, event
+
+
+@st.composite
+def aliased_patterns_and_events(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    """Paths under "a" and "a.b", reached through the arrays "a" and "a.b" side by side."""
+    return _aliased_case(
+        draw, ["a.a", "a.b.a", "a.b.b", "a.c"], ALIASED_PATHS, ["a", "a.b"], ALIASED_KEYS
+    )
+
+
+# Sorted, the paths run through "d", "d.b", "d.b.x", then back to "d.b" and "d": an event
+# holding "d", "d.b" and "d.b.x" as arrays makes the search hold an element of two of them
+# while it takes a field from the third.
+THREE_PATHS = ["d.a", "d.b.w", "d.b.x", "d.b.z"]
+THREE_OPTIONAL = ["d.b.x.y", "d.c", "d.q", "d.b.x.v", "q"]
+THREE_KEYS = ["d", "d.b", "d.b.x"]
+THREE_OTHER_KEYS = ["d.b.x.v", "d.b.x.y", "q"]
+
+
+@st.composite
+def three_aliased_arrays(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    """Paths reached through three or more arrays opened by dotted keys."""
+    return _aliased_case(draw, THREE_PATHS, THREE_OPTIONAL, THREE_KEYS, THREE_OTHER_KEYS)
+
+
+def assert_all_agree_with_the_reference(pattern: dict[str, Any], event: Any) -> None:
+    """The general algorithm, the fast path and ``explain`` give the reference's answer."""
+    compiled = compile_pattern(pattern)
+    expected = reference_matches(pattern, event)
+    assert compiled._general(event) is expected
+    assert compiled.matches(event) is expected
+    assert (compiled.explain(event) is None) is expected
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -364,12 +400,17 @@ def test_fields_reached_through_two_arrays_at_once_match_like_the_reference(
 ) -> None:
     # Dotted keys in the event open a second array on the way to the pattern's paths: the
     # search for exists:false then holds an element of each, and takes alike ones as one.
-    pattern, event = case
-    compiled = compile_pattern(pattern)
-    expected = reference_matches(pattern, event)
-    assert compiled._general(event) is expected
-    assert compiled.matches(event) is expected
-    assert (compiled.explain(event) is None) is expected
+    assert_all_agree_with_the_reference(*case)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(three_aliased_arrays())
+def test_fields_reached_through_three_arrays_at_once_match_like_the_reference(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    # Holding an element of two arrays, the search takes each array beside them once per
+    # shape of what it holds: elements of one shape there lead alike.
+    assert_all_agree_with_the_reference(*case)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,9 +16,11 @@ nesting: nothing here recurses on the event, copies what it has seen at each lev
 the same choices. When an alternative holding ``exists: false`` reaches its fields through two
 arrays at once (one opened by a dotted key in the event), the search would pair the elements
 of the two arrays; it pairs their *shapes* instead (see :class:`_Shapes`), which the pattern's
-paths bound for alike elements, not the event. One case remains super-linear: a state holding
-elements of both arrays still looks at every field of a third array beside them (see
-``_Step._nexts_of_chains``), so distinct shapes times that array's width.
+paths bound for alike elements, not the event; and a state looks at each array beside its
+elements once per shape of what the array holds, not once per element
+(``_Step._nexts_of_chains``). What remains is the product of *distinct* shapes: a state per
+pair of an element of one array and one of another that the paths still to take can tell
+apart from their alike, which an event must spend characters on (see docs/filtering.md).
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ class _Shapes:
     the elements of two arrays to a handful of pairs. Made lazily, per position, in one pass
     over the event, children first."""
 
-    __slots__ = ("flat", "groups", "ids", "keys", "relevant", "rule", "tables")
+    __slots__ = ("flat", "groups", "holders", "ids", "keys", "relevant", "rule", "tables")
 
     def __init__(
         self,
@@ -252,6 +254,18 @@ class _Shapes:
         self.relevant = relevant
         self.ids: dict[Hashable, int] = {}
         self.tables: dict[int, _Shapes.Table] = {}
+        self.holders: dict[int, list[int]] | None = None
+
+    def held_by(self) -> dict[int, list[int]]:
+        """The arrays (with elements) each slot holds, made once per search."""
+        holders = self.holders
+        if holders is None:
+            holders = self.holders = {}
+            flat = self.flat
+            for array, first in enumerate(flat.array_lo):
+                if first < len(flat.parents):
+                    holders.setdefault(flat.parents[first], []).append(array)
+        return holders
 
     class Table:
         """The shapes at one position: of each slot, of each array (path and element
@@ -446,11 +460,12 @@ class _Step:
     "off" region of the array). Everything a state needs is precomputed per array, and summed
     up the chain once per slot, so a state costs a few bisections however deep its chain.
     States with several chains (only events with dotted keys aliasing a path lead to them)
-    list the excluded ranges instead.
+    list the excluded ranges instead, and the arrays held along their chains.
     """
 
     __slots__ = (
         "absent_ok",
+        "alike",
         "alive",
         "apart",
         "flat",
@@ -477,6 +492,7 @@ class _Step:
         self.following = following  # the position after this one
         self.shapes: _Shapes | None = None  # set once states hold several chains
         self.apart: dict[int, list[int]] = {}
+        self.alike: dict[int, list[int]] = {}
         self.to_cut: dict[int, int] = {}
         self.slots = found.slots  # slots holding a value of the path
         self.slot_set = set(found.slots)
@@ -537,17 +553,11 @@ class _Step:
         """The targets beside ``array`` leading off the chain, one per shape once states are
         told apart by shape: such targets all lie below the slot holding ``array``, at the
         same depth, so alike targets make alike states with any chain through ``array``."""
-        targets = self.off[array][2]
-        shapes = self.shapes
-        if shapes is None or len(targets) < 2:
-            return targets
+        if self.shapes is None:
+            return self.off[array][2]
         known = self.apart.get(array)
         if known is None:
-            following = self.following
-            by_shape: dict[Hashable, int] = {}
-            for target in targets:
-                by_shape.setdefault(shapes.of(following, (target,)), target)
-            known = self.apart[array] = list(by_shape.values())
+            known = self.apart[array] = self._one_per_shape(self.off[array][2])
         return known
 
     def _take(self, first: int, last: int) -> list[int]:
@@ -628,19 +638,60 @@ class _Step:
         return answer
 
     def _nexts_of_chains(self, state: State) -> set[State]:
-        """The general case, with the ranges a state excludes listed (:func:`_allowed`)."""
-        allowed = _allowed(state, self.flat)
+        """The general case. The elements a state chooses (its chains) split the event: the
+        slots on the chains, and the arrays they hold of which no element is chosen. A target
+        on a chain may have values in excluded elements below it, so its values are looked
+        up in the allowed ranges (:func:`_allowed`). A target in such an array has none: an
+        excluded slot below it would put a chosen element below it too. So every target in
+        the array may be taken, and those of one shape lead to states of one shape
+        (:meth:`_alike`): a wide array beside the chains costs a step per shape it holds,
+        not per element, for each state."""
+        flat = self.flat
+        pinned = _pinned(state, flat)
+        allowed = _allowed(pinned, flat)
+        ends = flat.ends
         kept = [self.cut(slot) for slot in state]
         if not _any_within(self.slots, allowed):
-            return {_state_of(kept, self.flat.ends)} if self.absent_ok else set()
-        ends = self.flat.ends
-        return {
-            _state_of([*kept, target], ends)
-            for target in _within(self.targets, allowed)
-            if _any_within(
-                self.members[target], allowed, target, ends[target] if target else 1 << 62
-            )
-        }
+            return {_state_of(kept, ends)} if self.absent_ok else set()
+        assert self.shapes is not None  # set before any state with several chains is made
+        held_by = self.shapes.held_by()
+        found: set[State] = set()
+        for slot in (0, *pinned.values()):
+            members = self.members.get(slot)
+            if members and _any_within(members, allowed, slot, ends[slot] if slot else 1 << 62):
+                found.add(_state_of([*kept, slot], ends))
+            for array in held_by.get(slot, ()):
+                if array not in pinned:  # nothing in it is excluded: all its targets are free
+                    found.update(_state_of([*kept, target], ends) for target in self._alike(array))
+        return found
+
+    def _alike(self, array: int) -> list[int]:
+        """The targets inside ``array`` (at any depth), one per shape, remembered per array.
+        Targets of one shape there lead alike from any state holding no element of ``array``:
+        the shape of a target alone (:meth:`_Shapes.of`) fixes what its chain looks like up
+        to the root, and the state meets that chain at the same slot, the one holding
+        ``array``."""
+        from bisect import bisect_left, bisect_right
+
+        known = self.alike.get(array)
+        if known is None:
+            flat, targets = self.flat, self.targets
+            first, last = flat.array_lo[array], flat.array_hi[array]
+            inside = targets[bisect_left(targets, first) : bisect_right(targets, last)]
+            known = self.alike[array] = self._one_per_shape(inside)
+        return known
+
+    def _one_per_shape(self, targets: list[int]) -> list[int]:
+        """The first of ``targets`` of each shape, as a state of one chain at the next
+        position (all of them while states are not told apart by shape)."""
+        shapes = self.shapes
+        if shapes is None or len(targets) < 2:
+            return targets
+        following = self.following
+        by_shape: dict[Hashable, int] = {}
+        for target in targets:
+            by_shape.setdefault(shapes.of(following, (target,)), target)
+        return list(by_shape.values())
 
 
 def _single(slot: int) -> State:
@@ -672,18 +723,23 @@ def _any_between(items: list[int], first: int, last: int) -> bool:
 _EVERYWHERE = [(0, 1 << 62)]
 
 
-def _allowed(state: State, flat: Flat) -> list[tuple[int, int]]:
-    """The slot ranges (sorted, disjoint, inclusive) lying in no other element of an array than
-    the elements of ``state``: all slots but the other elements of every array on its chains."""
-    if not state:
-        return _EVERYWHERE
-    parents, arrays, ends = flat.parents, flat.arrays, flat.ends
-    lo, hi = flat.array_lo, flat.array_hi
-    pinned: dict[int, int] = {}  # array -> the element chosen in it
+def _pinned(state: State, flat: Flat) -> dict[int, int]:
+    """The arrays on the chains of ``state``, each with the element chosen in it."""
+    parents, arrays = flat.parents, flat.arrays
+    pinned: dict[int, int] = {}
     for slot in state:
         while slot and arrays[slot] not in pinned:
             pinned[arrays[slot]] = slot
             slot = parents[slot]
+    return pinned
+
+
+def _allowed(pinned: dict[int, int], flat: Flat) -> list[tuple[int, int]]:
+    """The slot ranges (sorted, disjoint, inclusive) lying in no other element of an array than
+    the ``pinned`` ones (:func:`_pinned`): all slots but the other elements of those arrays."""
+    if not pinned:
+        return _EVERYWHERE
+    ends, lo, hi = flat.ends, flat.array_lo, flat.array_hi
     excluded: list[tuple[int, int]] = []  # disjoint: the arrays' other elements
     for array, element in pinned.items():
         if lo[array] < element:
@@ -699,18 +755,6 @@ def _allowed(state: State, flat: Flat) -> list[tuple[int, int]]:
         start = last + 1
     allowed.append((start, 1 << 62))
     return allowed
-
-
-def _within(items: list[int], allowed: list[tuple[int, int]]) -> list[int]:
-    """The items (sorted) in the ``allowed`` ranges."""
-    from bisect import bisect_left, bisect_right
-
-    if allowed is _EVERYWHERE:
-        return items
-    found: list[int] = []
-    for first, last in allowed:
-        found.extend(items[bisect_left(items, first) : bisect_right(items, last)])
-    return found
 
 
 def _any_within(

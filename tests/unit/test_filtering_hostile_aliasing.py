@@ -1,0 +1,139 @@
+"""Matching stays linear when dotted keys in the event open three or more arrays at once.
+
+A key with a dot in the event is another route to a pattern's path: ``{"d": [...], "d.b":
+[...], "d.b.x": [...]}`` reaches ``d.b.x`` through any of the three arrays. With ``exists:
+false`` in the pattern, event-ruler's search (paths in sorted order, one element per array)
+may hold an element of "d" and one of "d.b" while it takes a field from a third array. Each
+such state used to look at every element of the third array: distinct shapes of "d" times the
+width of the third array, seconds for 60 KB. The search now looks at each array beside the
+chosen elements once per shape of what it holds.
+
+Each case is checked at ~60-150 KB against the CPU-time bound of the hostile-event suite, and
+the same builder at a small size against the reference evaluator, so the expected answers are
+event-ruler's, not only reasoned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.property.filter_reference import reference_matches
+from tests.unit.test_filtering_hostile import decide, nested_lists
+
+# Sorted: d.a, d.b.w, d.b.x, d.b.x.y, d.b.z, d.c, d.q. After d.a (from an element of "d") and
+# d.b.w (from the element of "d.b"), d.b.x comes from the third array, "d.b.x"; d.b.x.y must
+# then be absent beside the chosen elements, d.c present in the chosen element of "d".
+THREE = {
+    "d.a": [1],
+    "d.b.w": [2],
+    "d.b.x": [1],
+    "d.b.x.y": [{"exists": False}],
+    "d.b.z": [2],
+    "d.c": [3],
+    "d.q": [{"exists": False}],
+}
+# The same with the last exists:false at the top level (taken last: "q" sorts after "d...").
+TOP = {**{path: THREE[path] for path in THREE if path != "d.q"}, "q": [{"exists": False}]}
+# A fourth array, "d.b.x.v", opened beside the three.
+FOUR = {**THREE, "d.b.x.v": [1], "d.b.x.v.u": [{"exists": False}]}
+
+Builder = Callable[[int, int], dict[str, Any]]
+
+
+def distinct_d(shapes: int, last: dict[str, Any] | None) -> list[Any]:
+    """Elements of "d" with d.a, each of its own shape (d.c at a distinct nesting depth, which
+    the path d.c sees, so merging alike elements does not help), and ``last`` after them."""
+    elements: list[Any] = [{"a": 1, "c": nested_lists(depth, 4)} for depth in range(shapes)]
+    return elements if last is None else [*elements, last]
+
+
+def three(third: Callable[[int], list[Any]], last: dict[str, Any] | None = None) -> Builder:
+    def build(shapes: int, width: int) -> dict[str, Any]:
+        return {"d": distinct_d(shapes, last), "d.b": [{"w": 2, "z": 2}], "d.b.x": third(width)}
+
+    return build
+
+
+def held_by_d_b(last: dict[str, Any] | None = None) -> Builder:
+    """The third array under the element of "d.b" (key "x") rather than opened by a key."""
+
+    def build(shapes: int, width: int) -> dict[str, Any]:
+        return {"d": distinct_d(shapes, last), "d.b": [{"w": 2, "z": 2, "x": [[1]] * width}]}
+
+    return build
+
+
+def four(last: dict[str, Any] | None = None) -> Builder:
+    def build(shapes: int, width: int) -> dict[str, Any]:
+        event = three(alike, last)(shapes, width)
+        return {**event, "d.b.x.v": [[1]] * width}
+
+    return build
+
+
+def with_q(build: Builder) -> Builder:
+    return lambda shapes, width: {**build(shapes, width), "q": 0}
+
+
+C = {"a": 1, "c": 3}  # an element of "d" satisfying d.a and d.c
+C_AND_Q = {"a": 1, "c": 3, "q": 0}  # the same, but d.q is then present beside it
+
+
+def alike(width: int) -> list[Any]:
+    return [[1]] * width
+
+
+def deeper(width: int) -> list[Any]:
+    return [[[1]]] * width
+
+
+def with_y(width: int) -> list[Any]:
+    return [[1, {"y": 1}]] * width
+
+
+def one_without_y(width: int) -> list[Any]:
+    return [*with_y(width), [1]]
+
+
+CASES = [
+    # No element of "d" has d.c = 3: nothing matches, after every state has been reached.
+    pytest.param(THREE, three(alike), False, id="three arrays, no c"),
+    pytest.param(THREE, three(alike, C), True, id="three arrays, a and c"),
+    pytest.param(THREE, three(alike, C_AND_Q), False, id="three arrays, a and c, and q"),
+    # Each element of the third array is an array in an array: its d.b.x lies one level down,
+    # in an array of its own, so the alike elements are in as many different arrays.
+    pytest.param(THREE, three(deeper), False, id="third array nested deeper"),
+    pytest.param(THREE, three(deeper, C), True, id="third array nested deeper, a and c"),
+    # d.b.x.y beside every d.b.x: the exists:false fails in every element but one, or all.
+    pytest.param(THREE, three(with_y, C), False, id="y beside every x"),
+    pytest.param(THREE, three(one_without_y, C), True, id="y beside every x but one"),
+    # The third array held by the chosen element of "d.b": beside the chains, not apart.
+    pytest.param(THREE, held_by_d_b(), False, id="third array in the element of d.b"),
+    pytest.param(THREE, held_by_d_b(C), True, id="third array in the element of d.b, a and c"),
+    pytest.param(TOP, three(alike), False, id="exists false at the top, no c"),
+    pytest.param(TOP, three(alike, C), True, id="exists false at the top, a and c"),
+    pytest.param(TOP, with_q(three(alike, C)), False, id="exists false at the top, q present"),
+    pytest.param(FOUR, four(), False, id="four arrays, no c"),
+    pytest.param(FOUR, four(C), True, id="four arrays, a and c"),
+    pytest.param(FOUR, four(C_AND_Q), False, id="four arrays, a and c, and q"),
+]
+SHAPES = 200  # distinct shapes of "d"
+WIDTH = 6_000  # elements of the third (and fourth) array: 70-150 KB in all
+
+
+@pytest.mark.parametrize(("pattern", "build", "expected"), CASES)
+def test_the_answers_are_event_ruler_s(
+    pattern: dict[str, Any], build: Builder, expected: bool
+) -> None:
+    # The reference evaluator backtracks: it decides the same events at a small size.
+    assert reference_matches(pattern, build(3, 3)) is expected
+
+
+@pytest.mark.parametrize(("pattern", "build", "expected"), CASES)
+def test_a_third_array_beside_two_chosen_elements_is_linear(
+    pattern: dict[str, Any], build: Builder, expected: bool
+) -> None:
+    decide(pattern, build(SHAPES, WIDTH), expected)
