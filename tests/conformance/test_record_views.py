@@ -64,6 +64,18 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+# What every record view of SQS, Kinesis and DynamoDB Streams shares (RecordView's own fields).
+RECORD_FIELDS = [
+    pair("event_source", "event_source", lambda v: v.event_source, lambda p: p.event_source),
+    pair(
+        "event_source_arn",
+        "event_source_arn",
+        lambda v: v.event_source_arn,
+        lambda p: p.event_source_arn,
+    ),
+    pair("aws_region", "aws_region", lambda v: v.aws_region, lambda p: p.aws_region),
+]
+
 SQS_FIELDS = [
     pair("message_id", "message_id", lambda v: v.message_id, lambda p: p.message_id),
     pair(
@@ -115,14 +127,7 @@ SQS_FIELDS = [
         lambda v: v.queue_name,
         lambda p: p.queue_url.rsplit("/", 1)[-1],
     ),
-    pair("event_source", "event_source", lambda v: v.event_source, lambda p: p.event_source),
-    pair(
-        "event_source_arn",
-        "event_source_arn",
-        lambda v: v.event_source_arn,
-        lambda p: p.event_source_arn,
-    ),
-    pair("aws_region", "aws_region", lambda v: v.aws_region, lambda p: p.aws_region),
+    *RECORD_FIELDS,
 ]
 
 KINESIS_FIELDS = [
@@ -149,14 +154,7 @@ KINESIS_FIELDS = [
         lambda p: p.kinesis.approximate_arrival_timestamp,
     ),
     pair("event_id", "event_id", lambda v: v.event_id, lambda p: p.event_id),
-    pair("event_source", "event_source", lambda v: v.event_source, lambda p: p.event_source),
-    pair(
-        "event_source_arn",
-        "event_source_arn",
-        lambda v: v.event_source_arn,
-        lambda p: p.event_source_arn,
-    ),
-    pair("aws_region", "aws_region", lambda v: v.aws_region, lambda p: p.aws_region),
+    *RECORD_FIELDS,
 ]
 
 
@@ -217,14 +215,7 @@ DYNAMODB_FIELDS = [
         lambda v: v.user_identity or {},
         lambda p: p.user_identity,
     ),
-    pair("event_source", "event_source", lambda v: v.event_source, lambda p: p.event_source),
-    pair(
-        "event_source_arn",
-        "event_source_arn",
-        lambda v: v.event_source_arn,
-        lambda p: p.event_source_arn,
-    ),
-    pair("aws_region", "aws_region", lambda v: v.aws_region, lambda p: p.aws_region),
+    *RECORD_FIELDS,
 ]
 
 KAFKA_FIELDS = [
