@@ -21,12 +21,13 @@ import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambdakit.filtering import FilterPatternError, Pattern, compile_pattern
+from lambdakit.filtering import FilterPatternError, Pattern, _match, compile_pattern
 from lambdakit.filtering._parse import read_pattern_text
 from tests.property.filter_reference import reference_matches
 from tests.property.filter_strategies import (
@@ -438,3 +439,16 @@ def test_explain_is_none_exactly_when_the_event_matches(
     else:
         assert isinstance(explanation, str)
         assert explanation
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(aliased_patterns_and_events(), three_aliased_arrays()))
+def test_long_alternatives_searched_state_by_state_match_like_the_reference(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    # An alternative with exists:false and few paths is decided children first; one with more
+    # paths than _CHOSEN_PATHS is searched state by state. The strategies' patterns are short,
+    # so the state search is forced here, to keep it checked on the same events.
+    pattern, event = case
+    with mock.patch.object(_match, "_CHOSEN_PATHS", 0):
+        assert compile_pattern(pattern)._general(event) is reference_matches(pattern, event)

@@ -1,4 +1,4 @@
-"""Matching stays linear when dotted keys in the event open three or more arrays at once.
+"""Matching stays linear when dotted keys in the event open two, three or more arrays at once.
 
 A key with a dot in the event is another route to a pattern's path: ``{"d": [...], "d.b":
 [...], "d.b.x": [...]}`` reaches ``d.b.x`` through any of the three arrays. With ``exists:
@@ -7,6 +7,10 @@ may hold an element of "d" and one of "d.b" while it takes a field from a third 
 such state used to look at every element of the third array: distinct shapes of "d" times the
 width of the third array, seconds for 60 KB. The search now looks at each array beside the
 chosen elements once per shape of what it holds.
+
+Two arrays whose elements all differ in what the pattern's paths see were the last such case:
+a state per pair of elements, seconds at 60 KB. With few enough paths, the search is now
+decided children first, by what each subtree's choices leave visible, with no pairing at all.
 
 Each case is checked at ~60-150 KB against the CPU-time bound of the hostile-event suite, and
 the same builder at a small size against the reference evaluator, so the expected answers are
@@ -137,3 +141,58 @@ def test_a_third_array_beside_two_chosen_elements_is_linear(
     pattern: dict[str, Any], build: Builder, expected: bool
 ) -> None:
     decide(pattern, build(SHAPES, WIDTH), expected)
+
+
+# Sorted: d.a, d.b.w, d.b.z, d.c, d.q. After d.a (from an element of "d") and d.b.w (from an
+# element of "d.b"), the search holds one element of each array: d.b.z must be 2 in the one of
+# "d.b", d.c 3 in the one of "d", and d.q absent beside both.
+TWO = {"d.a": [1], "d.b.w": [2], "d.b.z": [2], "d.c": [3], "d.q": [{"exists": False}]}
+
+
+def code(number: int) -> list[Any]:
+    """A value of its own shape for each number: lists of 4 at the depths of its set bits.
+    Elements holding different codes differ in what the path at them sees, so none are alike,
+    at about 65 characters each."""
+    return [nested_lists(depth, 4) for depth in range(number.bit_length()) if number >> depth & 1]
+
+
+def two(d_last: dict[str, Any] | None = None, d_q: bool = False) -> Callable[[int], Any]:
+    """Elements of "d" and of "d.b", each of its own shape, none satisfying d.b.z or d.c;
+    then ``d_last`` in "d" and an element satisfying d.b.z in "d.b". With ``d_q`` every
+    element of "d" holds d.q, each of its own shape too."""
+
+    def build(shapes: int) -> Any:
+        numbers = range(1, shapes + 1)
+        d: list[Any] = [{"a": 1, "c": code(number)} for number in numbers]
+        if d_q:
+            d = [{"a": 1, "c": 3, "q": code(number)} for number in numbers]
+        d_b: list[Any] = [{"w": 2, "z": code(number)} for number in numbers]
+        if d_last is not None:
+            d, d_b = [*d, d_last], [*d_b, {"w": 2, "z": 2}]
+        return {"d": d, "d.b": d_b}
+
+    return build
+
+
+TWO_CASES = [
+    pytest.param(two(), False, id="no element satisfies d.c"),
+    pytest.param(two(C), True, id="the last elements satisfy all"),
+    pytest.param(two(C_AND_Q), False, id="the last elements satisfy all, d.q beside them"),
+    pytest.param(two(C, d_q=True), True, id="d.q beside every element of d but the last"),
+    pytest.param(two(C_AND_Q, d_q=True), False, id="d.q beside every element of d"),
+]
+TWO_SHAPES = 700  # distinct shapes in each array: about 95-100 KB
+
+
+@pytest.mark.parametrize(("build", "expected"), TWO_CASES)
+def test_two_arrays_of_distinct_elements_give_event_ruler_s_answers(
+    build: Callable[[int], Any], expected: bool
+) -> None:
+    assert reference_matches(TWO, build(3)) is expected
+
+
+@pytest.mark.parametrize(("build", "expected"), TWO_CASES)
+def test_two_arrays_of_distinct_elements_are_not_paired_element_by_element(
+    build: Callable[[int], Any], expected: bool
+) -> None:
+    decide(TWO, build(TWO_SHAPES), expected)

@@ -13,14 +13,15 @@ algorithm can decide. ``leaf_test`` is the value-list check both share.
 
 Both take time linear in the event (the general algorithm: times a logarithm), whatever its
 nesting: nothing here recurses on the event, copies what it has seen at each level, or retries
-the same choices. When an alternative holding ``exists: false`` reaches its fields through two
-arrays at once (one opened by a dotted key in the event), the search would pair the elements
-of the two arrays; it pairs their *shapes* instead (see :class:`_Shapes`), which the pattern's
-paths bound for alike elements, not the event; and a state looks at each array beside its
-elements once per shape of what the array holds, not once per element
-(``_Step._nexts_of_chains``). What remains is the product of *distinct* shapes: a state per
-pair of an element of one array and one of another that the paths still to take can tell
-apart from their alike, which an event must spend characters on (see docs/filtering.md).
+the same choices. Without ``exists: false`` the order of the paths does not matter and
+:func:`_covered` decides an alternative children first. With it, an alternative of at most
+``_CHOSEN_PATHS`` paths is decided children first too (:func:`_chosen`), by what each
+subtree's choices leave visible to the paths after them: a slot's options are bounded by the
+pattern, so elements of two arrays (one opened by a dotted key in the event) are never paired.
+Longer alternatives are searched state by state: there, states pair the elements' *shapes*
+(:class:`_Shapes`), a state looks at each array beside its elements once per shape
+(``_Step._nexts_of_chains``), and what remains is the product of *distinct* shapes of two
+arrays, which an event must spend characters on (see docs/filtering.md).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
 
     Rule = dict[str, Leaf]
     State = tuple[int, ...]
+
+
+# The longest alternative with exists:false decided children first (:func:`_chosen`): its work
+# per slot grows with the subsets of the paths (3**7 pairs of options at most), the state
+# search's with the distinct shapes of the event's arrays.
+_CHOSEN_PATHS = 7
 
 
 class Undecided(Exception):
@@ -169,7 +176,8 @@ def rule_matches(
     fields that lead to the same next state are looked at as one (see :class:`_Step`), so the
     search costs steps per state reached, not per combination of fields. Once a state holds
     elements of two arrays, states alike to the paths still to take are one (:class:`_Shapes`):
-    elements of two wide arrays are not paired one by one.
+    elements of two wide arrays are not paired one by one. Alternatives of few paths skip the
+    search: :func:`_chosen` decides them in one pass, whatever the elements' shapes.
     """
     keys = sorted(rule)
     if not keys:
@@ -178,6 +186,8 @@ def rule_matches(
     if not any(rule[key].absent_ok for key in keys):
         return _covered(keys, rule, flat, groups)
     count = len(keys)
+    if count <= _CHOSEN_PATHS:
+        return _chosen(keys, rule, flat, groups)
     # The array paths that matter from each position on: prefixes of the paths still to take.
     relevant: list[set[str]] = [set() for _ in range(count + 1)]
     for position in range(count - 1, -1, -1):
@@ -439,6 +449,116 @@ def _covered(
             return True
         covers[slot] = options
     return False
+
+
+def _chosen(
+    keys: list[str], rule: Rule, flat: Flat, groups: dict[tuple[str, int], _Groups]
+) -> bool:
+    """The search when some path holds ``exists: false``, decided children first as
+    :func:`_covered` does, for alternatives of at most ``_CHOSEN_PATHS`` paths.
+
+    A choice of fields (one per path taken, at most one element per array) is valid when
+    every path is taken or, for ``exists: false``, has no value consistent with the fields of
+    the paths *before* it. All a subtree's choices show to the rest of the event is their
+    *option*: the paths taken there (the low bits) and the ``exists: false`` paths with a value
+    there they leave visible (the high bits). A value in an element of an array other than the
+    chosen one is hidden from path ``p`` exactly when the chosen element holds a field of a
+    path before ``p``: the lowest path taken there decides. So an array's options follow from
+    its elements' and a slot's from its own values and its arrays', and a slot has at most
+    one option per subset of the paths (with its least visible sets), however many elements
+    of however many arrays lie below it: elements of two arrays opened by dotted keys are
+    never paired. Slots holding one element of one array and no value pass its options up as
+    they are, so deep nesting costs a step per level."""
+    count = len(keys)
+    full = (1 << count) - 1
+    absent = 0
+    take: dict[int, int] = {}  # slot -> the paths with a matched value there
+    seen: dict[int, int] = {}  # slot -> the exists:false paths with any value there
+    for index, key in enumerate(keys):
+        leaf = rule[key]
+        found = _groups_of(key, leaf, flat, groups)
+        bit = 1 << index
+        if leaf.absent_ok:
+            absent |= bit
+            for slot in found.slots:
+                seen[slot] = seen.get(slot, 0) | bit
+        elif not any(found.matched.values()):
+            return False
+        for slot, matched in found.matched.items():
+            if matched:
+                take[slot] = take.get(slot, 0) | bit
+    parents, arrays = flat.parents, flat.arrays
+    children = {0: 0}  # the slots on the values' chains -> how many of their children are
+    for slot in (*take, *seen):
+        if slot in children:
+            continue
+        children[slot] = 0
+        while slot:
+            slot = parents[slot]
+            if slot in children:
+                children[slot] += 1
+                break
+            children[slot] = 1
+    # slot -> array -> (options, visible paths) of its elements on the chains
+    below: dict[int, dict[int, list[tuple[set[int], int]]]] = {}
+    meeting = sorted(
+        (slot for slot, held in children.items() if held != 1 or slot in take or slot in seen),
+        reverse=True,  # children first: they have larger numbers
+    )
+    if meeting[-1]:
+        meeting.append(0)
+    for slot in meeting:
+        own, shown = take.get(slot, 0), seen.get(slot, 0)
+        options = set()
+        chosen = own
+        while True:  # every subset of the paths taken here
+            options.add(chosen | (shown & ~chosen) << count)
+            if not chosen:
+                break
+            chosen = (chosen - 1) & own
+        for members in below.pop(slot, {}).values():
+            anywhere = 0
+            for _, visible in members:
+                anywhere |= visible
+            shown |= anywhere
+            choices = set()
+            for element_options, _ in members:
+                for option in element_options:
+                    paths = option & full
+                    # Paths after the lowest one taken see only the chosen element.
+                    after = full & ~(((paths & -paths) << 1) - 1) if paths else 0
+                    hidden = (option >> count & after) | (anywhere & ~after)
+                    choices.add(paths | (hidden & ~paths) << count)
+            options = _fewest_visible(
+                {
+                    (a | b) & full | ((a | b) >> count & ~(a | b)) << count
+                    for a in options
+                    for b in choices
+                    if not a & b & full
+                },
+                count,
+            )
+        if not slot:
+            return any(
+                (option & full) | (absent & ~(option >> count)) == full for option in options
+            )
+        child, slot = slot, parents[slot]
+        while slot and children[slot] == 1 and slot not in take and slot not in seen:
+            child, slot = slot, parents[slot]  # one element of one array: passed up as it is
+        below.setdefault(slot, {}).setdefault(arrays[child], []).append((options, shown))
+    raise AssertionError("unreachable: the root is the last slot")
+
+
+def _fewest_visible(options: set[int], count: int) -> set[int]:
+    """The options no other one taking the same paths beats by leaving fewer visible."""
+    full = (1 << count) - 1
+    by_paths: dict[int, list[int]] = {}
+    for option in sorted(options, key=lambda option: (option >> count).bit_count()):
+        kept = by_paths.setdefault(option & full, [])
+        shown = option >> count
+        if all(other & ~shown for other in kept):
+            kept.append(shown)
+    return {paths | shown << count for paths, kept in by_paths.items() for shown in kept}
 
 
 def _largest(masks: list[int]) -> list[int]:
