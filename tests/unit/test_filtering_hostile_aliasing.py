@@ -196,3 +196,95 @@ def test_two_arrays_of_distinct_elements_are_not_paired_element_by_element(
     build: Callable[[int], Any], expected: bool
 ) -> None:
     decide(TWO, build(TWO_SHAPES), expected)
+
+
+# Alternatives longer than _CHOSEN_PATHS with exists:false: deciding them children first costs
+# a step per pair of options where two arrays meet, up to 3**n for n paths; searching them
+# state by state costs the product of two arrays' distinct shapes. Each algorithm has an event
+# built against it (16 s and 40 s at 100 KB): the two are raced, and the first answer taken.
+
+
+def many_paths(count: int) -> dict[str, Any]:
+    """o.d.e.k0 ... o.d.e.k{count - 2} equal to 1, then o.d.e.z absent: ``count`` paths."""
+    keys = {f"k{index}": [1] for index in range(count - 1)}
+    return {"o": {"d": {"e": {**keys, "z": [{"exists": False}]}}}}
+
+
+def met_in_two_arrays(count: int, last: dict[str, Any] | None) -> Callable[[int], Any]:
+    """Elements of "o" each holding the arrays "d" and "d.e" (a dotted key), whose elements
+    reach every k, or every k but one, and z: every subset of the paths is an option of each
+    array, z always visible beside. Then ``last``."""
+
+    def build(elements: int) -> Any:
+        keys = [f"k{index}" for index in range(count - 1)]
+        every = {**dict.fromkeys(keys, 1), "z": 1}
+        all_but = [{**dict.fromkeys(keys[:skip] + keys[skip + 1 :], 1), "z": 1} for skip in (0, 1)]
+        kinds: list[Any] = [
+            {"d": [{"e": every}], "d.e": [every]},
+            {"d": [{"e": all_but[0]}, {"e": all_but[1]}], "d.e": [all_but[0]]},
+        ]
+        found = [kinds[index % 2] for index in range(elements)]
+        return {"o": found if last is None else [*found, last]}
+
+    return build
+
+
+def taking_all(count: int, z_beside: bool) -> dict[str, Any]:
+    """An element of "o" whose element of "d" takes every k, with z in "d.e" or not at all."""
+    keys = {f"k{index}": 1 for index in range(count - 1)}
+    return {"d": [{"e": keys}], **({"d.e": [{"z": 1}]} if z_beside else {})}
+
+
+MANY_CASES = [
+    pytest.param(count, last, expected, id=f"{count} paths, {name}")
+    for count in (9, 11, 12)
+    for name, last, expected in [
+        ("z beside every choice", None, False),
+        ("one element takes all, z elsewhere", taking_all(count, False), True),
+        ("one element takes all, z beside it", taking_all(count, True), False),
+    ]
+]
+MANY_ELEMENTS = 400  # about 90-115 KB
+
+
+@pytest.mark.parametrize(("count", "last", "expected"), MANY_CASES)
+def test_many_paths_met_in_two_arrays_give_event_ruler_s_answers(
+    count: int, last: dict[str, Any] | None, expected: bool
+) -> None:
+    assert reference_matches(many_paths(count), met_in_two_arrays(count, last)(3)) is expected
+
+
+@pytest.mark.parametrize(("count", "last", "expected"), MANY_CASES)
+def test_many_paths_met_in_two_arrays_are_not_combined_subset_by_subset(
+    count: int, last: dict[str, Any] | None, expected: bool
+) -> None:
+    decide(many_paths(count), met_in_two_arrays(count, last)(MANY_ELEMENTS), expected)
+
+
+# TWO with four more paths taken from the elements of "d.b": too long for _chosen alone, and
+# the state search pairs the distinct elements of "d" and "d.b".
+TWO_MORE = {**TWO, **{f"d.b.m{index}": [2] for index in range(4)}}
+
+
+def two_more(build: Callable[[int], Any]) -> Callable[[int], Any]:
+    def more(shapes: int) -> Any:
+        event = build(shapes)
+        for element in event["d.b"]:
+            element.update({f"m{index}": 2 for index in range(4)})
+        return event
+
+    return more
+
+
+@pytest.mark.parametrize(("build", "expected"), TWO_CASES)
+def test_two_arrays_and_many_paths_give_event_ruler_s_answers(
+    build: Callable[[int], Any], expected: bool
+) -> None:
+    assert reference_matches(TWO_MORE, two_more(build)(3)) is expected
+
+
+@pytest.mark.parametrize(("build", "expected"), TWO_CASES)
+def test_two_arrays_of_distinct_elements_and_many_paths_are_not_paired(
+    build: Callable[[int], Any], expected: bool
+) -> None:
+    decide(TWO_MORE, two_more(build)(TWO_SHAPES), expected)
