@@ -654,6 +654,12 @@ class _Raw(str):
     __slots__ = ()
 
 
+def _key_text(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"keys must be str, not {type(key).__name__}")
+    return json.dumps(key)
+
+
 def dump_json(value: Any) -> str:
     """``json.dumps(value)`` (its default separators and ASCII escapes), without recursion; a
     ``Decimal`` is written as its text. ``TypeError`` for what is not JSON."""
@@ -665,29 +671,21 @@ def dump_json(value: Any) -> str:
         item = work.pop()
         if item.__class__ is _Raw:
             out.append(item)
-        elif isinstance(item, dict):
-            entries = list(item.items())
-            if not entries:
-                out.append("{}")
+        elif isinstance(item, (dict, list, tuple)):
+            if isinstance(item, dict):
+                brackets, members = "{}", [(_key_text(k) + ": ", v) for k, v in item.items()]
+            else:
+                brackets, members = "[]", [("", v) for v in item]
+            if not members:
+                out.append(brackets)
                 continue
-            out.append("{")
-            work.append(_Raw("}"))
-            for index in range(len(entries) - 1, -1, -1):
-                key, child = entries[index]
-                if not isinstance(key, str):
-                    raise TypeError(f"keys must be str, not {type(key).__name__}")
+            out.append(brackets[0])
+            work.append(_Raw(brackets[1]))
+            for index in range(len(members) - 1, -1, -1):
+                prefix, child = members[index]
                 work.append(child)
-                work.append(_Raw(("" if index == 0 else ", ") + json.dumps(key) + ": "))
-        elif isinstance(item, (list, tuple)):
-            if not item:
-                out.append("[]")
-                continue
-            out.append("[")
-            work.append(_Raw("]"))
-            for index in range(len(item) - 1, -1, -1):
-                work.append(item[index])
-                if index:
-                    work.append(_Raw(", "))
+                if index or prefix:
+                    work.append(_Raw((", " if index else "") + prefix))
         elif isinstance(item, Decimal):
             out.append(str(item))
         else:
