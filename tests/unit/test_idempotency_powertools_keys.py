@@ -153,15 +153,20 @@ def powertools_hashes(payload: Any, key: str | None, validate: str) -> tuple[str
     return layer._get_hashed_idempotency_key(data), layer._get_hashed_payload(data)
 
 
-def lambdakit_hashes(payload: Any, key: str | None, validate: str) -> tuple[str | None, str]:
-    maker = KeyMaker(
+def key_maker(key_format: str, key: str | None = None, validate: str | None = None) -> KeyMaker:
+    """lambdakit's key maker as the tests compare it: prefix "p", the key format given."""
+    return KeyMaker(
         key=key,
         validate=validate,
         key_prefix="p",
-        key_format="powertools",
+        key_format=key_format,
         hash_name=None,
         function=powertools_hashes,
     )
+
+
+def lambdakit_hashes(payload: Any, key: str | None, validate: str) -> tuple[str | None, str]:
+    maker = key_maker("powertools", key, validate)
     documents = maker.documents(payload)
     validation = maker.validation(documents)
     assert validation is not None
@@ -192,27 +197,13 @@ def test_the_lambdakit_format_keeps_its_decimal_text() -> None:
     # Keys already stored in the default format must not move: a NaN there stays "NaN" (text).
     import hashlib
 
-    maker = KeyMaker(
-        key="amount",
-        validate=None,
-        key_prefix="p",
-        key_format="lambdakit",
-        hash_name=None,
-        function=powertools_hashes,
-    )
+    maker = key_maker("lambdakit", "amount")
     made = maker.key(maker.documents({"amount": [Decimal("NaN")]}), raise_on_missing=True)
     assert made == "p#" + hashlib.sha256(b'["NaN"]').hexdigest()
 
 
 def test_the_lambdakit_format_hashes_nested_dataclasses_and_models_as_their_dicts() -> None:
-    maker = KeyMaker(
-        key=None,
-        validate=None,
-        key_prefix="p",
-        key_format="lambdakit",
-        hash_name=None,
-        function=powertools_hashes,
-    )
+    maker = key_maker("lambdakit")
     at = datetime.datetime(2026, 1, 2)
     nested = {"line": Line("x", Decimal("1.5")), "m": Model(amount=Decimal("2"), at=at)}
     as_dicts = {
