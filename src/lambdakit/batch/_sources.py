@@ -375,36 +375,42 @@ def _kafka(records: list[Any], where: dict[str, list[Any]]) -> Batch:
     identifiers: list[dict[str, Any]] = []
     partitions: list[str] = []
     for index, record in enumerate(records):
-        if not isinstance(record, dict):
+        try:
+            topic, partition, offset = _kafka_position(record)
+        except _Refused as bad:
             raise InvalidRecordError(
-                index,
-                "",
-                f"expected an object, got {type(record).__name__}",
-                location=_place(where, index),
-            )
-        topic = record.get("topic")
-        if topic is None:
-            raise InvalidRecordError(index, "topic", "missing", location=_place(where, index))
-        if not isinstance(topic, str):
-            raise InvalidRecordError(
-                index, "topic", f"expected str, got {topic!r}", location=_place(where, index)
-            )
-        numbers = []
-        for field in ("partition", "offset"):
-            value = record.get(field)
-            if value is None:
-                raise InvalidRecordError(index, field, "missing", location=_place(where, index))
-            number = whole_number(value)
-            if number is None:
-                raise InvalidRecordError(
-                    index,
-                    field,
-                    f"expected a whole number >= 0, got {value!r}",
-                    location=_place(where, index),
-                )
-            numbers.append(number)
-        partition, offset = numbers
+                index, bad.field, bad.problem, location=_place(where, index)
+            ) from None
         name = f"{topic}-{partition}"
         identifiers.append({"partition": name, "offset": offset})
         partitions.append(name)
     return Batch(EventSource.KAFKA, GROUPED, records, identifiers, partitions, KafkaRecord)
+
+
+class _Refused(Exception):
+    """What is wrong with a Kafka record's position (the caller says where the record is)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.field, self.problem = field, problem
+
+
+def _kafka_position(record: Any) -> tuple[str, int, int]:
+    """A Kafka record's topic, partition and offset, or :class:`_Refused`."""
+    if not isinstance(record, dict):
+        raise _Refused("", f"expected an object, got {type(record).__name__}")
+    topic = record.get("topic")
+    if topic is None:
+        raise _Refused("topic", "missing")
+    if not isinstance(topic, str):
+        raise _Refused("topic", f"expected str, got {topic!r}")
+    numbers = []
+    for field in ("partition", "offset"):
+        value = record.get(field)
+        if value is None:
+            raise _Refused(field, "missing")
+        number = whole_number(value)
+        if number is None:
+            raise _Refused(field, f"expected a whole number >= 0, got {value!r}")
+        numbers.append(number)
+    return topic, numbers[0], numbers[1]
