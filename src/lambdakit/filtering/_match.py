@@ -23,6 +23,9 @@ the subsets of the paths): there, states pair the elements' *shapes* (:class:`_S
 state looks at each array beside its elements once per shape (``_Step._nexts_of_chains``), and
 what remains is the product of *distinct* shapes of two arrays, which an event must spend
 characters on (see docs/filtering.md). Both are exact; :func:`_race` takes the first answer.
+Paths no array of the event links are decided apart (:func:`_independent`), each part by
+its own race, so halves of an event built against each algorithm do not add up; halves inside
+one array's elements still do (documented as the one case not yet linear).
 """
 
 from __future__ import annotations
@@ -192,10 +195,61 @@ def rule_matches(
     groups = {} if groups is None else groups
     if not any(rule[key].absent_ok for key in keys):
         return _covered(keys, rule, flat, groups)
+    # An exists:false path with no value in the event is satisfied whatever the others choose.
+    keys = [
+        key
+        for key in keys
+        if not rule[key].absent_ok or _groups_of(key, rule[key], flat, groups).slots
+    ]
+    return all(_decided(part, rule, flat, groups) for part in _independent(keys, flat))
+
+
+def _decided(
+    keys: list[str], rule: Rule, flat: Flat, groups: dict[tuple[str, int], _Groups]
+) -> bool:
+    """One independent part of an alternative (see :func:`_independent`), its paths in order."""
+    if not any(rule[key].absent_ok for key in keys):
+        return _covered(keys, rule, flat, groups)
     chosen = _chosen(keys, rule, flat, groups)
     if len(keys) <= _CHOSEN_PATHS:
         return _race(chosen)
     return _race(chosen, _searched(keys, rule, flat, groups))
+
+
+def _independent(keys: list[str], flat: Flat) -> list[list[str]]:
+    """``keys`` split into parts no array of the event links, each in order.
+
+    Fields of two paths can only conflict, and a value of an ``exists: false`` path only be
+    hidden by a field of another path, inside an array holding both; such an array's path is a
+    prefix of both paths. Paths no chain of such arrays links are therefore decided apart, and
+    the alternative holds when every part does: an event cannot make one part's work multiply
+    another's. Linear in the event's arrays."""
+    owners: dict[str, list[int]] = {}  # a prefix of the paths -> the paths it is a prefix of
+    for index, key in enumerate(keys):
+        end = -1
+        while True:
+            end = key.find(".", end + 1)
+            owners.setdefault(key if end < 0 else key[:end], []).append(index)
+            if end < 0:
+                break
+    roots = list(range(len(keys)))
+
+    def root(index: int) -> int:
+        while roots[index] != index:
+            roots[index] = roots[roots[index]]
+            index = roots[index]
+        return index
+
+    for path in set(flat.array_paths):
+        linked = owners.get(path)
+        if linked:
+            first = root(linked[0])
+            for other in linked[1:]:
+                roots[root(other)] = first
+    parts: dict[int, list[str]] = {}
+    for index, key in enumerate(keys):
+        parts.setdefault(root(index), []).append(key)
+    return list(parts.values())
 
 
 def _race(*runs: Generator[int, None, bool]) -> bool:
