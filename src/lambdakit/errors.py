@@ -25,6 +25,8 @@ __all__ = [
     "SecretsConfigurationError",
     "SecretsError",
     "BatchConfigurationError",
+    "DecoratorOrderError",
+    "MissingDependencyError",
     "BatchError",
     "EventSourceMismatchError",
     "FilterError",
@@ -49,6 +51,21 @@ __all__ = [
 
 class LambdakitError(Exception):
     """Base class of every error raised by lambdakit."""
+
+
+class DecoratorOrderError(LambdakitError, TypeError):
+    """Decorators stacked in an order where one of them cannot do its job, or one applied twice.
+
+    Raised when the decorator is applied (at import), never on an invocation: a stack that looks
+    right and is not (``@idempotent`` over ``@process_batch`` would guard nothing) must not
+    reach production. The message names both decorators and the order that works.
+    """
+
+
+class MissingDependencyError(LambdakitError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it
+    (``pip install 'lambdakit[kafka]'``). Raised when the object needing it is created, not on
+    its first use in an invocation."""
 
 
 # --- events ---------------------------------------------------------------------------------
