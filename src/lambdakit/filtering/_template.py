@@ -8,9 +8,10 @@ Two places declare them:
 - CloudFormation: ``AWS::Lambda::EventSourceMapping`` with ``FilterCriteria`` and a
   ``FunctionName`` that refers to a function of the template (``!Ref``/``!GetAtt``) or names it.
 
-YAML templates need PyYAML (``pip install lambdakit[yaml]``); CloudFormation's short-form tags
-(``!Ref``, ``!Sub``, ``!GetAtt`` ...) are read as their long forms (``{"Ref": ...}``), which is all
-the reader needs: it never resolves them.
+YAML templates need PyYAML (without it, :class:`~lambdakit.errors.MissingDependencyError` says
+``pip install 'lambdakit[yaml]'``); CloudFormation's short-form tags (``!Ref``, ``!Sub``,
+``!GetAtt`` ...) are read as their long forms (``{"Ref": ...}``), which is all the reader needs:
+it never resolves them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lambdakit._internal.extras import require
 from lambdakit.errors import FilterTemplateError
 
 TYPE_CHECKING = False
@@ -80,12 +82,8 @@ def load_template(path: str | Path) -> dict[str, Any]:
 
 
 def _load_yaml(text: str, file: Path) -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise FilterTemplateError(
-            f"{file}: reading a YAML template needs PyYAML (pip install lambdakit[yaml])"
-        ) from None
+    require("yaml", f"{file}: reading a YAML template")
+    import yaml
 
     class Loader(yaml.SafeLoader):
         """SafeLoader that reads ``!Tag value`` as CloudFormation's ``{"Fn::Tag": value}``."""

@@ -3,13 +3,19 @@
 :class:`Producer` builds its client on first use and keeps it for the execution environment;
 :func:`flush_kafka` flushes after each call and fails the call when its messages were not
 delivered. The backend library (confluent-kafka: ``lambdakit[kafka]``; kafka-python:
-``lambdakit[kafka-python]``) is imported only when the first message is produced.
+``lambdakit[kafka-python]``) is imported only when the first message is produced; its absence
+is refused when the producer is created (:class:`MissingDependencyError` names the extra).
 :func:`msk_iam` is the configuration for MSK with IAM access control (``lambdakit[msk]``), and
 :func:`close_on_shutdown` (opt-in) flushes and closes producers when Lambda sends ``SIGTERM``.
 """
 
 from lambdakit._internal.lazy import lazy_attributes
-from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError, KafkaError
+from lambdakit.errors import (
+    KafkaConfigurationError,
+    KafkaDeliveryError,
+    KafkaError,
+    MissingDependencyError,
+)
 from lambdakit.kafka._flush import flush_kafka
 from lambdakit.kafka._msk import msk_iam
 from lambdakit.kafka._producer import Producer
@@ -27,6 +33,7 @@ __all__ = [
     "KafkaConfigurationError",
     "KafkaDeliveryError",
     "KafkaError",
+    "MissingDependencyError",
     "Producer",
     "close_on_shutdown",
     "flush_kafka",

@@ -33,6 +33,7 @@ import time
 from _thread import allocate_lock
 
 from lambdakit._internal import clock as _clock
+from lambdakit._internal.extras import require
 from lambdakit.errors import KafkaConfigurationError
 
 TYPE_CHECKING = False
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
     Generate = Callable[[str], tuple[str, float]]
 
-SIGNER_MODULE = "aws_msk_iam_sasl_signer"
 # Ask for a new token this long before the current one expires: a connection being set up must
 # not present a token that expires during its handshake.
 EXPIRY_MARGIN_S = 30.0
@@ -177,6 +177,10 @@ def msk_iam(
     quota) and ``connections_per_second`` the broker's connection-rate limit (100 on M5/M7g, 4
     on t3.small): they size the reconnect back-off. ``backend`` picks the key names
     (confluent-kafka's or kafka-python's). ``clock`` (monotonic seconds) is for tests.
+
+    Without AWS's signer installed this raises
+    :class:`~lambdakit.errors.MissingDependencyError` (``pip install 'lambdakit[msk]'``) now,
+    not when the first client asks for a token.
     """
     from lambdakit.kafka._producer import BACKENDS
 
@@ -195,12 +199,7 @@ def msk_iam(
         raise KafkaConfigurationError(
             f"msk_iam: connections_per_second={connections_per_second!r}: expected a number > 0"
         )
-    import importlib.util
-
-    if importlib.util.find_spec(SIGNER_MODULE) is None:
-        raise KafkaConfigurationError(
-            "msk_iam needs aws-msk-iam-sasl-signer-python: pip install 'lambdakit[msk]'"
-        )
+    require("msk", "msk_iam()")
     token = MskIamToken(region, clock=clock)
     initial, maximum = reconnect_backoff_ms(concurrency, connections_per_second)
     if backend == "confluent":

@@ -30,6 +30,7 @@ import sys
 from _thread import allocate_lock
 from time import monotonic as _monotonic
 
+from lambdakit._internal.extras import require
 from lambdakit._internal.lazy import get_logger
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._clients import abandon, close_client, encode, is_fatal, register
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 BACKENDS = ("confluent", "kafka-python")
+BACKEND_EXTRAS = {"confluent": "kafka", "kafka-python": "kafka-python"}  # pip install extras
 DEFAULT_MAX_BLOCK_MS = 10_000
 
 
@@ -51,7 +53,9 @@ class Producer:
     ``config``: the client's configuration (confluent-kafka's keys, e.g. ``bootstrap.servers``;
     for ``backend="kafka-python"``, ``KafkaProducer`` keyword arguments). ``factory(config)``
     builds the client instead (tests, custom clients). The backend library is imported only
-    when the first message is produced.
+    when the first message is produced, but without a factory its absence is refused here
+    (:class:`~lambdakit.errors.MissingDependencyError` naming the extra to install), at import
+    of the function's module rather than in its first invocation.
     """
 
     def __init__(
@@ -65,6 +69,8 @@ class Producer:
             raise KafkaConfigurationError(f"backend={backend!r}: expected one of {BACKENDS}")
         if factory is not None and not callable(factory):
             raise KafkaConfigurationError(f"factory={factory!r}: expected a callable")
+        if factory is None:
+            require(BACKEND_EXTRAS[backend], f"Producer(backend={backend!r})")
         self.config = dict(config or {})
         self.backend = backend
         self._factory = factory
