@@ -35,6 +35,7 @@ __all__ = [
     "KafkaError",
     "FilterPatternError",
     "FilterTemplateError",
+    "FilterUsageError",
     "IdempotencyAlreadyInProgressError",
     "IdempotencyConfigurationError",
     "IdempotencyError",
@@ -229,6 +230,11 @@ class FilterTemplateError(FilterPatternError):
 
     def __init__(self, problem: str) -> None:
         super().__init__("", problem)
+
+
+class FilterUsageError(FilterError, TypeError):
+    """``filter_records`` applied without criteria (``@filter_records`` bare) or given something
+    that is not criteria; the message says what it expects."""
 
 
 # --- secrets -------------------------------------------------------------------------------

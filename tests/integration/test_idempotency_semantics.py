@@ -185,12 +185,23 @@ class TestRetriedWrites:
 
 
 class TestMissingKeys:
-    def test_a_missing_key_warns_and_runs_unguarded(
+    def test_a_missing_key_raises_by_default_without_running_or_writing(
+        self, backend: Backend
+    ) -> None:
+        @idempotent(backend.store, key="order_id")
+        def handler(event: dict[str, Any], context: Any) -> None:
+            raise AssertionError("must not run")
+
+        with pytest.raises(IdempotencyKeyError, match="order_id"):
+            handler({"other": 1}, context())
+        assert backend.requests() == 0
+
+    def test_on_missing_key_run_warns_and_runs_unguarded(
         self, backend: Backend, caplog: pytest.LogCaptureFixture
     ) -> None:
         body = Counter()
 
-        @idempotent(backend.store, key="order_id")
+        @idempotent(backend.store, key="order_id", on_missing_key="run")
         def handler(event: dict[str, Any], context: Any) -> int:
             return body.ran()
 
@@ -199,14 +210,6 @@ class TestMissingKeys:
             assert handler({"other": 1}, context()) == 2
         assert backend.requests() == 0
         assert "found nothing in the payload" in caplog.text
-
-    def test_a_missing_key_can_raise_instead(self, backend: Backend) -> None:
-        @idempotent(backend.store, key="order_id", raise_on_missing_key=True)
-        def handler(event: dict[str, Any], context: Any) -> None:
-            raise AssertionError("must not run")
-
-        with pytest.raises(IdempotencyKeyError, match="order_id"):
-            handler({"other": 1}, context())
 
 
 class TestFailures:

@@ -12,7 +12,12 @@ import pytest
 
 from lambdakit.batch import process_batch
 from lambdakit.cli import main
-from lambdakit.errors import FilterPatternError, FilterTemplateError, LambdakitError
+from lambdakit.errors import (
+    DecoratorOrderError,
+    FilterPatternError,
+    FilterTemplateError,
+    LambdakitError,
+)
 from lambdakit.events import SQSRecord
 from lambdakit.filtering import FilterCriteria, filter_records
 from lambdakit.testing import LambdaContext, dynamodb_stream_event, kinesis_event, sqs_event
@@ -281,10 +286,7 @@ class TestFilterRecordsDecorator:
         assert handler({"source": "aws.s3"}, None) is None
         assert len(calls) == 1
 
-    @pytest.mark.parametrize("order", ["filter outside", "filter inside"])
-    def test_stacked_with_process_batch_in_either_order_with_the_same_result(
-        self, order: str
-    ) -> None:
+    def test_over_process_batch_filtered_records_are_processed_and_never_run(self) -> None:
         pattern = {"body": {"kind": ["order"]}}
         ran: list[str] = []
 
@@ -294,10 +296,7 @@ class TestFilterRecordsDecorator:
             if body["id"] == "bad":
                 raise ValueError("poison")
 
-        if order == "filter outside":
-            handler = filter_records(pattern)(process_batch(record_handler))
-        else:
-            handler = process_batch(filter_records(pattern)(record_handler))
+        handler = filter_records(pattern)(process_batch(record_handler))
         event = sqs_event(
             [
                 {"kind": "order", "id": "a"},
@@ -310,6 +309,12 @@ class TestFilterRecordsDecorator:
             "batchItemFailures": [{"itemIdentifier": event["Records"][2]["messageId"]}]
         }
         assert ran == ["a", "bad"]
+
+    def test_under_process_batch_it_is_refused_naming_the_order_that_works(self) -> None:
+        with pytest.raises(DecoratorOrderError) as refused:
+            process_batch(filter_records({"body": {"kind": ["order"]}})(lambda record: None))
+        assert "@process_batch over @filter_records" in str(refused.value)
+        assert "The order that works: @filter_records over @process_batch" in str(refused.value)
 
     def test_async_handlers(self) -> None:
         import asyncio

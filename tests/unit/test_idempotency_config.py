@@ -322,7 +322,9 @@ def test_a_missing_key_under_process_batch_names_the_record(
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     [failure] = [r.exc_info[1] for r in caplog.records if r.exc_info]
     assert isinstance(failure, IdempotencyKeyError)
-    assert str(failure) == "Records[1]: key='body.order_id': found nothing to build the key from"
+    assert str(failure).startswith(
+        "Records[1]: key='body.order_id': found nothing to build the key from"
+    )
 
 
 def test_a_missing_key_of_a_kafka_record_names_it_by_topic_partition_and_offset(
@@ -345,4 +347,6 @@ def test_a_missing_key_of_a_kafka_record_names_it_by_topic_partition_and_offset(
         "batchItemFailures": [{"itemIdentifier": {"partition": "orders-0", "offset": 41}}]
     }
     [failure] = [r.exc_info[1] for r in caplog.records if r.exc_info]
-    assert str(failure) == "orders-0@41: key='value.order_id': found nothing to build the key from"
+    assert str(failure).startswith(
+        "orders-0@41: key='value.order_id': found nothing to build the key from"
+    )

@@ -13,6 +13,8 @@ from lambdakit._internal.invocation import (
 )
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit._internal.reprs import safe_repr
+from lambdakit._internal.signature import accepts, describe
+from lambdakit._internal.stacking import LAMBDA_HANDLER, SUPPLIED, check_stack, mark
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
@@ -34,32 +36,39 @@ BatchResponse = dict[str, list[dict[str, object]]]  # Kafka identifiers are obje
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 
 
-def _takes_context(handler: Callable[..., Any]) -> bool:
-    """Whether the record handler accepts a second positional argument (the Lambda context).
-
-    Decorators that set ``__wrapped__`` (``functools.wraps``, lambdakit's own) are looked
-    through: a ``(*args, **kwargs)`` wrapper says nothing about what its function takes.
-    """
-    for _ in range(100):  # inspect.unwrap's rule, without importing inspect
-        inner = getattr(handler, "__wrapped__", None)
-        if inner is None:
-            break
-        handler = inner
-    code = getattr(handler, "__code__", None)
-    if code is not None and not hasattr(handler, "__self__"):
-        varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
-        return varargs or code.co_argcount >= 2
-    import inspect  # bound methods, partials, callable objects: rare, and worth the import
-
-    try:
-        parameters = list(inspect.signature(handler).parameters.values())
-    except (TypeError, ValueError):
+def _calls_with_context(handler: Callable[..., Any]) -> bool:
+    """Whether the record handler is called with the Lambda context as its second argument,
+    after checking that it can be called at all: with ``*args``, or a second positional
+    parameter *without a default*. A second parameter with a default keeps it (it is not a
+    place for the context), and a required third one, or a keyword-only one that nothing
+    supplies, is refused now rather than raising ``TypeError`` on every record."""
+    found = accepts(handler)
+    if found is None:  # a builtin or an object without a readable signature: the record alone
         return False
-    kinds = [p.kind for p in parameters]
-    if inspect.Parameter.VAR_POSITIONAL in kinds:
-        return True
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(kind in positional for kind in kinds) >= 2
+    where = describe(handler)
+    if not found.positional and not found.varargs:
+        raise BatchConfigurationError(
+            f"process_batch: the record handler {where} takes no positional parameter; it is "
+            "called as handler(record), or handler(record, context)"
+        )
+    required = found.required_positional()
+    if required > 2:
+        raise BatchConfigurationError(
+            f"process_batch: the record handler {where} requires {required} positional "
+            f"arguments ({', '.join(found.positional[:required])}); it is called with the "
+            "record, and the context when a second parameter has no default"
+        )
+    injected: frozenset[str] = getattr(handler, SUPPLIED, frozenset())
+    missing = [
+        name for name in found.keyword_only if name in found.required and name not in injected
+    ]
+    if missing:
+        raise BatchConfigurationError(
+            f"process_batch: the record handler {where} has keyword-only parameter(s) "
+            f"{', '.join(missing)} without a default that nothing supplies; inject them with "
+            "@inject_secrets under @process_batch, or give them a default"
+        )
+    return found.varargs or required == 2
 
 
 class _BatchProcessor:
@@ -81,7 +90,7 @@ class _BatchProcessor:
         self.raise_on_all_failed = raise_on_all_failed
         self.log_failures = log_failures
         self.is_async = is_coroutine_function(handler)
-        self.with_context = _takes_context(handler)
+        self.with_context = _calls_with_context(handler)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = allocate_lock()
 
@@ -281,6 +290,7 @@ def process_batch(
             raise BatchConfigurationError(
                 f"process_batch wraps a record handler, got {type(record_handler).__name__}"
             )
+        check_stack("process_batch", record_handler)
         processor = _BatchProcessor(
             record_handler,
             explicit,
@@ -294,6 +304,7 @@ def process_batch(
             return processor(event, context)
 
         wraps(lambda_handler, record_handler)
+        mark(lambda_handler, "process_batch", record_handler, role=LAMBDA_HANDLER)
         return lambda_handler
 
     if handler is not None:

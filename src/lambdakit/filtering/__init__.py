@@ -12,7 +12,7 @@ AWS's documentation differs.
 
 from __future__ import annotations
 
-from lambdakit.errors import FilterError, FilterPatternError, FilterTemplateError
+from lambdakit.errors import FilterError, FilterPatternError, FilterTemplateError, FilterUsageError
 from lambdakit.filtering._criteria import FilterCriteria
 from lambdakit.filtering._decorator import filter_records
 from lambdakit.filtering._pattern import Pattern, compile_pattern
@@ -26,6 +26,7 @@ __all__ = [
     "FilterError",
     "FilterPatternError",
     "FilterTemplateError",
+    "FilterUsageError",
     "Pattern",
     "compile_pattern",
     "filter_records",

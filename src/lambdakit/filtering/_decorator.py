@@ -4,15 +4,19 @@ On a batch event, records that match none of the criteria are removed from ``Rec
 ``records``; Amazon MQ: ``messages``) before the handler runs, so they count as processed, as
 Lambda counts them; the caller's event is not modified (the handler gets a copy). An event
 without records (EventBridge, API Gateway ...) is matched whole, and when it does not match the
-handler is not called and ``None`` is returned. Stacked under ``process_batch`` (on the record
-handler), a record that does not match returns at once, processed: either order gives the
-same ``batchItemFailures``.
+handler is not called and ``None`` is returned. It goes over ``process_batch``, as Lambda
+filters before it forms the batch; under it (on the record handler) it is refused with
+:class:`~lambdakit.errors.DecoratorOrderError` when ``process_batch`` is applied.
 """
 
 from __future__ import annotations
 
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.lazy import wraps
+from lambdakit._internal.reprs import safe_repr
+from lambdakit._internal.signature import describe
+from lambdakit._internal.stacking import check_stack, mark
+from lambdakit.errors import FilterUsageError
 from lambdakit.events import RecordView
 from lambdakit.filtering._criteria import FilterCriteria, pattern_text
 
@@ -79,6 +83,17 @@ def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F],
     (e.g. from :meth:`FilterCriteria.from_template`), a ``{"Filters": [...]}`` dict, a pattern,
     or a list of patterns (ORed). ``source`` forces the record view (``sqs``, ``kinesis``,
     ``dynamodb``, ``kafka``, ``mq``); by default it comes from the criteria or each record."""
+    if callable(criteria) and not isinstance(criteria, (FilterCriteria, dict, list, str)):
+        raise FilterUsageError(
+            f"filter_records needs the filter criteria, got the function {describe(criteria)}: "
+            "write @filter_records(FilterCriteria.from_template('template.yaml', 'Function')) "
+            "or @filter_records({'body': {'type': ['order']}}), not @filter_records"
+        )
+    if not isinstance(criteria, (FilterCriteria, dict, list, str)):
+        raise FilterUsageError(
+            f"filter_records: criteria={safe_repr(criteria)}: expected a FilterCriteria, a "
+            "{'Filters': [...]} dict, one pattern (a dict or JSON text) or a list of patterns"
+        )
     compiled = as_criteria(criteria, source)
 
     def admit(args: tuple[Any, ...]) -> tuple[Any, ...] | object:
@@ -95,6 +110,7 @@ def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F],
         return args if compiled.matches(first) else _SKIP
 
     def decorate(function: F) -> F:
+        check_stack("filter_records", function)
         if is_coroutine_function(function):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -114,6 +130,7 @@ def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F],
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
+        mark(wrapper, "filter_records", function)
         wrapper.filter_criteria = compiled  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 

@@ -2,8 +2,9 @@
 
 The protocol of one call, whatever the store:
 
-1. Build the key (and the validation hash) from the payload. A missing key runs the function
-   unguarded with a warning, or raises ``IdempotencyKeyError`` if asked to.
+1. Build the key (and the validation hash) from the payload. A missing key raises
+   ``IdempotencyKeyError``, or, with ``on_missing_key="run"``, runs the function unguarded
+   with a warning.
 2. A local-cache hit (when enabled) replays at once, after validating the payload.
 3. One conditional write takes the lock. If a live record holds the key instead, that same
    request returned it: COMPLETED replays its result (after validation); INPROGRESS raises
@@ -33,6 +34,7 @@ from lambdakit._internal.invocation import (
     remaining_seconds,
 )
 from lambdakit._internal.lazy import get_logger, wraps
+from lambdakit._internal.stacking import check_stack, mark
 from lambdakit.errors import (
     IdempotencyAlreadyInProgressError,
     IdempotencyConfigurationError,
@@ -62,6 +64,7 @@ LOCAL_CACHE_DEFAULT_SIZE = 256
 WAIT_MARGIN_SECONDS = 0.5  # a waiting duplicate gives up this long before the invocation ends
 _STORE_METHODS = ("now", "acquire", "complete", "release", "get")
 _DUPLICATE_MODES = ("raise", "wait")
+_MISSING_KEY_MODES = ("raise", "run")
 
 
 def _positive(option: str, value: Any, *, allow_none: bool = False) -> float | None:
@@ -96,7 +99,7 @@ class Idempotency:
         validate: str | None,
         expires_after: float,
         in_progress_expires_after: float | None,
-        raise_on_missing_key: bool,
+        on_missing_key: str,
         local_cache: bool | int,
         key_prefix: str | None,
         hash_name: str | None,
@@ -127,7 +130,11 @@ class Idempotency:
         self.lock_seconds = _positive(
             "in_progress_expires_after", in_progress_expires_after, allow_none=True
         )
-        self.raise_on_missing_key = bool(raise_on_missing_key)
+        if on_missing_key not in _MISSING_KEY_MODES:
+            raise IdempotencyConfigurationError(
+                f"on_missing_key={on_missing_key!r}: expected 'raise' or 'run'"
+            )
+        self.raise_on_missing_key = on_missing_key == "raise"
         size = _cache_size(local_cache)
         self.cache = LocalCache(size) if size else None
         self.wait = on_duplicate == "wait"
@@ -151,7 +158,7 @@ class Idempotency:
         if key is None:
             get_logger(LOGGER).warning(
                 "%s: the idempotency key (%s) found nothing in the payload; running the "
-                "function without idempotency",
+                "function without idempotency (on_missing_key='run')",
                 self.keys.prefix,
                 self.keys.key_source or "whole payload",
             )
@@ -484,6 +491,7 @@ def _wrap(state: Idempotency) -> Callable[..., Any]:
 
         wrapper = sync_wrapper
     wraps(wrapper, function)
+    mark(wrapper, "idempotent", function)
     wrapper.idempotency = state  # type: ignore[attr-defined]
     return wrapper
 
@@ -495,7 +503,8 @@ def idempotent(
     validate: str | None = None,
     expires_after: float = 3600,
     in_progress_expires_after: float | None = None,
-    raise_on_missing_key: bool = False,
+    on_missing_key: str = "raise",
+    raise_on_missing_key: bool | None = None,
     local_cache: bool | int = False,
     key_prefix: str | None = None,
     hash: str | None = None,
@@ -516,7 +525,11 @@ def idempotent(
     - ``expires_after``: seconds a completed result is kept (default one hour).
     - ``in_progress_expires_after``: seconds a lock lasts; default the context's remaining
       time, or 15 minutes when there is no context or it reports 0.
-    - ``raise_on_missing_key``: raise ``IdempotencyKeyError`` instead of running unguarded.
+    - ``on_missing_key``: when the key expression finds nothing, ``"raise"`` (the default)
+      raises ``IdempotencyKeyError`` (under ``process_batch`` that record fails, named, and is
+      retried or dead-lettered); ``"run"`` runs the function without protection and logs a
+      warning. ``raise_on_missing_key`` is the older spelling (``True`` is ``"raise"``,
+      ``False`` is ``"run"``).
     - ``local_cache``: ``True`` (256 entries) or a size: completed results kept in memory.
     - ``key_prefix``: replaces ``<function name>.<module>.<qualname>``; set it to keep keys
       stable when code moves.
@@ -526,9 +539,19 @@ def idempotent(
     - ``output_type``: rebuild replayed results (a dataclass, pydantic model, ``from_dict``).
     """
 
+    if raise_on_missing_key is not None:
+        older = "raise" if raise_on_missing_key else "run"
+        if on_missing_key != "raise" and on_missing_key != older:
+            raise IdempotencyConfigurationError(
+                f"raise_on_missing_key={raise_on_missing_key!r} contradicts "
+                f"on_missing_key={on_missing_key!r}; pass on_missing_key only"
+            )
+        on_missing_key = older
+
     def decorate(function: F) -> F:
         if not callable(function):
             raise IdempotencyConfigurationError(f"idempotent: {function!r} is not callable")
+        check_stack("idempotent", function)
         state = Idempotency(
             function,
             store,
@@ -536,7 +559,7 @@ def idempotent(
             validate=validate,
             expires_after=expires_after,
             in_progress_expires_after=in_progress_expires_after,
-            raise_on_missing_key=raise_on_missing_key,
+            on_missing_key=on_missing_key,
             local_cache=local_cache,
             key_prefix=key_prefix,
             hash_name=hash,

@@ -152,6 +152,9 @@ class KeyMaker:
         self.validate_source = validate
         self.key_expression = _compile("key", key)
         self.validate_expression = _compile("validate", validate)
+        if not self.powertools:
+            _refuse_powertools_functions("key", key, self.key_expression)
+            _refuse_powertools_functions("validate", validate, self.validate_expression)
         self._options: Any = None
         if key_prefix is not None and (not isinstance(key_prefix, str) or not key_prefix):
             raise IdempotencyConfigurationError(
@@ -188,7 +191,10 @@ class KeyMaker:
                 # Which record, under process_batch: Records[3], or orders-0@15 for Kafka.
                 where = f"{payload.location}: {where}"
             if raise_on_missing:
-                raise IdempotencyKeyError(f"{where}: found nothing to build the key from")
+                raise IdempotencyKeyError(
+                    f"{where}: found nothing to build the key from (to run such calls without "
+                    "idempotency instead, pass on_missing_key='run')"
+                )
             return None
         return f"{self.prefix}#{self._hash(selected, 'key')}"
 
@@ -268,6 +274,35 @@ def _digest_function(algorithm: str | Callable[..., Any]) -> Callable[[bytes], s
     raise IdempotencyConfigurationError(
         f"hash={algorithm!r}: expected a hashlib name or constructor"
     )
+
+
+def _refuse_powertools_functions(
+    option: str, source: str | None, compiled: jmespath.parser.ParsedResult | None
+) -> None:
+    """``powertools_json(body).x`` without ``key_format="powertools"``: jmespath would raise
+    ``UnknownFunctionError`` on every call; refused here, naming the option that enables it."""
+    if compiled is None:
+        return
+    found: list[str] = []
+    nodes: list[Any] = [compiled.parsed]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "function_expression" and str(node.get("value", "")).startswith(
+                "powertools_"
+            ):
+                found.append(str(node["value"]))
+            nodes.extend(node.get("children", ()))
+            nodes.append(node.get("value"))
+        elif isinstance(node, list):
+            nodes.extend(node)
+    if found:
+        raise IdempotencyConfigurationError(
+            f"{option}={source!r} uses {', '.join(sorted(set(found)))}, a Powertools JMESPath "
+            "function: pass key_format='powertools' (keys identical to Powertools'), or select "
+            "the decoded field directly (lambdakit decodes a JSON body for you: "
+            "key='body.order_id')"
+        )
 
 
 def _compile(option: str, source: str | None) -> jmespath.parser.ParsedResult | None:

@@ -8,7 +8,9 @@ source retries instead of the data vanishing. If the function raised, what it pr
 flushed, then its exception propagates unchanged.
 
 Works on Lambda handlers and on record handlers under ``process_batch``: each call has its own
-ledger, so under a batch only the records whose messages failed are reported.
+ledger, so under a batch only the records whose messages failed are reported. Over
+``process_batch`` it is refused (one refused message would retry the whole batch) unless asked
+for with ``scope="invocation"``: one flush per invocation, and a failed delivery fails it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import context_of, remaining_seconds
 from lambdakit._internal.lazy import wraps
+from lambdakit._internal.stacking import check_stack, mark
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
 from lambdakit.kafka._ledger import Ledger
 from lambdakit.kafka._producer import Producer
@@ -32,12 +35,28 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 30.0  # without a context or a timeout: Lambda's typical function timeout
 
 
+_SCOPES = ("call", "invocation")
+
+
 def flush_kafka(
-    producer: Producer, *, timeout: float | None = None, margin_ms: float = 500
+    producer: Producer,
+    *,
+    timeout: float | None = None,
+    margin_ms: float = 500,
+    scope: str = "call",
 ) -> Callable[[F], F]:
-    """Flush ``producer`` after each call; fail the call if its messages were not delivered."""
+    """Flush ``producer`` after each call; fail the call if its messages were not delivered.
+
+    ``scope="call"`` (the default) flushes after each call of the function it wraps: each
+    record under ``process_batch``, each invocation on a Lambda handler. Wrapping the handler
+    ``process_batch`` returns needs ``scope="invocation"``, said on purpose: one flush for the
+    whole batch, and one undelivered message fails the invocation, so every record is retried.
+    """
     if not isinstance(producer, Producer):
         raise KafkaConfigurationError(f"flush_kafka: expected a Producer, got {producer!r}")
+    if scope not in _SCOPES:
+        raise KafkaConfigurationError(f"scope={scope!r}: expected 'call' or 'invocation'")
+    name = "flush_kafka" if scope == "call" else "flush_kafka(scope='invocation')"
     if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
         raise KafkaConfigurationError(f"timeout={timeout!r}: expected a positive number of seconds")
     if isinstance(margin_ms, bool) or not isinstance(margin_ms, (int, float)) or margin_ms < 0:
@@ -94,6 +113,7 @@ def flush_kafka(
         )
 
     def decorate(function: F) -> F:
+        check_stack(name, function, producer, "process_batch" if scope != "call" else None)
         if is_coroutine_function(function):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -129,6 +149,7 @@ def flush_kafka(
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
+        mark(wrapper, name, function, producer)
         return wrapper  # type: ignore[return-value]
 
     return decorate

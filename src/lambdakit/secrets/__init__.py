@@ -21,7 +21,7 @@ from lambdakit.errors import (
     SecretTransformError,
 )
 from lambdakit.secrets._cache import SecretCache
-from lambdakit.secrets._inject import ParameterRef, SecretRef, inject_secrets
+from lambdakit.secrets._inject import INJECTED, ParameterRef, SecretRef, inject_secrets
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "INJECTED",
     "ParameterRef",
     "SecretAccessError",
     "SecretCache",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.lazy import wraps
+from lambdakit._internal.signature import accepts, describe
+from lambdakit._internal.stacking import SUPPLIED, check_stack, mark
 from lambdakit.errors import SecretsConfigurationError
 from lambdakit.secrets._cache import check_transform
 from lambdakit.secrets._sealed import Sealed
@@ -25,6 +27,25 @@ if TYPE_CHECKING:
     from lambdakit.secrets._cache import SecretCache
 
     F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Injected:
+    """The default of a parameter ``@inject_secrets`` fills (see :data:`INJECTED`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "INJECTED"
+
+    def __reduce__(self) -> str:
+        return "INJECTED"
+
+
+INJECTED: Any = _Injected()
+"""Default for a keyword-only parameter that ``@inject_secrets`` fills:
+``def charge(record, *, api_key: str = INJECTED)``. Typed ``Any``, so the parameter keeps its
+own type and callers (type-checked with ``mypy --strict``) call the decorated function without
+it; at run time the decorator always passes the real value."""
 
 
 class SecretRef:
@@ -158,6 +179,8 @@ def inject_secrets(
         _prefetch(resolved, chosen(), max_age)
 
     def decorate(function: F) -> F:
+        check_stack("inject_secrets", function)
+        _check_accepts(function, resolved)
         if is_coroutine_function(function):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -179,9 +202,27 @@ def inject_secrets(
 
             wrapper = sync_wrapper
         wraps(wrapper, function)
+        mark(wrapper, "inject_secrets", function)
+        setattr(wrapper, SUPPLIED, frozenset(resolved) | getattr(function, SUPPLIED, frozenset()))
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _check_accepts(function: Callable[..., Any], refs: dict[str, SecretRef | ParameterRef]) -> None:
+    """Each injected keyword must be a parameter that can be passed by keyword (or the
+    function takes ``**kwargs``): otherwise every call would raise ``TypeError``."""
+    found = accepts(function)
+    if found is None:
+        return
+    missing = [name for name in refs if not found.takes_keyword(name)]
+    if missing:
+        raise SecretsConfigurationError(
+            f"inject_secrets: {describe(function)} has no parameter "
+            f"{', '.join(missing)} to receive the injected value; add it, keyword-only with "
+            f"the INJECTED default (def handler(event, context, *, {missing[0]}: str = "
+            "INJECTED)), or accept **kwargs"
+        )
 
 
 def _prefetch(
