@@ -84,6 +84,7 @@ from typing import Any
 from uuid import uuid4
 
 from lambdakit.batch import SQSRecord, process_batch
+from lambdakit.filtering import FilterCriteria, filter_records
 from lambdakit.idempotency import DynamoDBStore, idempotent
 from lambdakit.kafka import KafkaConfigurationError, Producer, flush_kafka
 from lambdakit.secrets import SecretRef, inject_secrets
@@ -174,6 +175,11 @@ def charge_order(record: SQSRecord, *, payments_key: str) -> dict[str, str]:
     }
 
 
+# The criteria the template deploys on the queue, read from the template packaged beside this file
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.yaml")
+
+
+@filter_records(FilterCriteria.from_template(TEMPLATE, "OrdersFunction"))  # drops what Lambda drops
 @process_batch(concurrency=8)
 @flush_kafka(producer)  # one ledger per record: only records whose message failed are reported
 def handler(record: SQSRecord) -> dict[str, str]:

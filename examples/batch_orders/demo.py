@@ -8,13 +8,15 @@ the app publishes to. ``KAFKA_BOOTSTRAP`` is set before the app is imported, sin
 it at import (and refuses to load without it).
 
 Builds a real-shaped SQS event with lambdakit.testing in which one order arrives twice (two
-messages, one order id), invokes the handler the way the Lambda runtime does, and prints which
-orders succeeded (deleted from the queue), which message was a duplicate (answered with the
-stored receipt, not charged again) and which are reported in ``batchItemFailures`` (made visible
-again and retried). Then it reads the topic back from the start with a consumer group of its
-own and checks it against the batch: every order that succeeded was published once per message
-that succeeded (so the order sent twice is published twice, with the same key and bytes), with
-its stored receipt as the value, and no failed order was published. It exits 1 if not.
+messages, one order id) and one message is no order at all, invokes the handler the way the
+Lambda runtime does, and prints which orders succeeded (deleted from the queue), which message
+was a duplicate (answered with the stored receipt, not charged again), which message the
+template's filter criteria dropped (``@filter_records``: deleted without running, as Lambda
+deletes it) and which are reported in ``batchItemFailures`` (made visible again and retried).
+Then it reads the topic back from the start with a consumer group of its own and checks it
+against the batch: every order that succeeded was published once per message that succeeded
+(so the order sent twice is published twice, with the same key and bytes), with its stored
+receipt as the value, and no failed order or filtered message was published. It exits 1 if not.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ ORDERS = [
     {"order_id": "o-1002", "amount": "5.00"},
     {"order_id": "o-1003", "amount": "-3"},  # rejected: negative amount
     {"order_id": "o-1004", "amount": "120.50"},
-    "this body is not JSON",  # rejected: undecodable
+    "this body is not JSON",  # no order: the template's filter criteria drop it
     {"order_id": "o-1006"},  # rejected: no amount
     {"order_id": "o-1007", "amount": "42"},
     {"order_id": "o-1002", "amount": "5.00"},  # o-1002 again: resent by the producer
@@ -115,11 +117,23 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         "through @flush_kafka.\n"
     )
 
+    criteria = app.handler.filter_criteria  # what @filter_records applies: the template's
+    patterns = " or ".join(f.text for f in criteria.filters)
+    print(
+        textwrap.fill(
+            f"The handler's @filter_records applies the FilterCriteria that template.yaml deploys "
+            f"on the queue: {patterns}.",
+            width=100,
+        )
+        + "\n"
+    )
+
     event = sqs_event(ORDERS, queue_name="orders")
     context = LambdaContext(function_name="orders", timeout=30)
     response = app.handler(event, context)
 
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    filtered = {r["messageId"] for r in event["Records"] if not criteria.matches_record(r)}
     # The stored results (receipts) say which message of each order actually ran.
     items = ddb.client().scan(TableName=table, ConsistentRead=True)["Items"]
     items = [item for item in items if "data" in item]  # COMPLETED records hold a result
@@ -133,6 +147,8 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         message_id, note = record["messageId"], ""
         if message_id in failed:
             verdict = "RETRY    "
+        elif message_id in filtered:
+            verdict, note = "filtered ", "matches no filter: deleted without running"
         else:
             receipt = receipts[json.loads(record["body"])["order_id"]]
             if receipt["message_id"] == message_id:
@@ -145,10 +161,16 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
 
     print("\nHandler response (what Lambda receives):")
     print(json.dumps(response, indent=2))
-    succeeded = len(records) - len(failed) - len(duplicates)
+    succeeded = len(records) - len(failed) - len(duplicates) - len(filtered)
     print(
-        f"\n{succeeded} succeeded and will be deleted; "
-        f"{len(failed)} will be retried by SQS (then dead-lettered after maxReceiveCount)."
+        "\n"
+        + textwrap.fill(
+            f"{succeeded} succeeded and will be deleted; {len(failed)} will be retried by SQS "
+            f"(then dead-lettered after maxReceiveCount); {len(filtered)} matched no filter of "
+            "the template: not run, not reported, so it is deleted as processed, as Lambda "
+            "deletes the messages its filter criteria drop (never dead-lettered).",
+            width=100,
+        )
     )
     for record, receipt in duplicates:
         print(
@@ -182,7 +204,7 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         )
 
     app.producer.close()  # everything is acknowledged already: flush_kafka waited for it
-    return check_topic(app, kafka, records, failed, receipts)
+    return check_topic(app, kafka, records, failed, filtered, receipts)
 
 
 def check_topic(
@@ -190,6 +212,7 @@ def check_topic(
     kafka: MockKafkaCluster,
     records: list[dict[str, Any]],
     failed: set[str],
+    filtered: set[str],
     receipts: dict[str, dict[str, Any]],
 ) -> int:
     """Read the topic back and compare it with the batch; 0 if it holds what it should."""
@@ -197,6 +220,8 @@ def check_topic(
     expected: collections.Counter[str] = collections.Counter()  # order id -> copies
     rejected = set()
     for record in records:
+        if record["messageId"] in filtered:
+            continue  # it never ran, so it published nothing
         order_id = _order_id(record["body"])
         if record["messageId"] in failed:
             rejected.add(order_id or record["body"])
@@ -221,6 +246,7 @@ def check_topic(
         if published[order_id] != expected[order_id]
     ]
     problems += [f"failed order {order!r} was published" for order in rejected if published[order]]
+    problems += [f"filtered message {m[:8]} was reported for retry" for m in filtered & failed]
     for message in messages:
         stored = receipts.get(message["key"])
         if stored is None or message["value"] != app.published_value(stored):
@@ -249,8 +275,8 @@ def check_topic(
             )
         )
     print(
-        f"The {len(rejected)} failed orders were not published: nothing is announced before it is "
-        "charged."
+        f"The {len(rejected)} failed orders were not published, nor the filtered message: nothing "
+        "is announced before it is charged."
     )
     return 0
 
@@ -292,7 +318,7 @@ def read_topic(kafka: MockKafkaCluster, topic: str, group: str) -> list[dict[str
                     "partition": message.partition(),
                     "offset": message.offset(),
                     "key": (message.key() or b"").decode(),
-                    "value": message.value().decode(),
+                    "value": (message.value() or b"").decode(),
                 }
             )
     finally:

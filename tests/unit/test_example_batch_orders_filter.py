@@ -1,0 +1,120 @@
+"""The example's handler filters exactly as the event source mapping its template deploys.
+
+``examples/batch_orders/template.yaml`` declares FilterCriteria on the queue, and ``app.handler``
+applies the same criteria, read from that file, with ``@filter_records``: a test of the handler
+then sees what Lambda would deliver. No servers: the example is imported (its Kafka producer and
+DynamoDB store connect to nothing until used) and its charge is replaced by a recorder, so no
+record ever reaches DynamoDB, Secrets Manager or Kafka.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from lambdakit.filtering import FilterCriteria
+from lambdakit.testing import LambdaContext, sqs_event
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "batch_orders"
+TEMPLATE = EXAMPLE / "template.yaml"
+
+# Bodies a queue of orders can hold: orders, orders the charge rejects, and messages that are
+# no order at all.
+BODIES: list[Any] = [
+    {"order_id": "o-1", "amount": "19.99"},
+    {"order_id": "o-2", "amount": "-3"},
+    {"order_id": "o-3"},
+    {"order_id": None, "amount": "1"},
+    {"amount": "5.00"},
+    {"orderId": "o-4", "amount": "5.00"},
+    {"order": {"order_id": "o-5"}},
+    "this body is not JSON",
+    "",
+    "[1, 2, 3]",
+    json.dumps({"order_id": "o-6", "amount": "42"}),
+]
+
+
+class Charged(Exception):
+    """Raised by the recording charge: the record reached the charge (and nothing further)."""
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
+    """The example imported afresh from a working directory that is not its own, as Lambda's
+    runtime or a test runner elsewhere in the repository would import it."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:9")  # read at import; never connected to
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    sys.modules.pop("app", None)
+    try:
+        yield importlib.import_module("app")
+    finally:
+        sys.modules.pop("app", None)
+
+
+def deployed_criteria() -> FilterCriteria:
+    return FilterCriteria.from_template(TEMPLATE, "OrdersFunction")
+
+
+def test_the_template_declares_filter_criteria_on_the_orders_queue() -> None:
+    criteria = deployed_criteria()
+    assert criteria.source == "sqs"
+    assert len(criteria) >= 1
+
+
+def test_the_handler_filters_with_the_criteria_the_template_deploys(app: ModuleType) -> None:
+    applied = app.handler.filter_criteria
+    assert [f.text for f in applied.filters] == [f.text for f in deployed_criteria().filters]
+    assert applied.source == "sqs"
+
+
+def test_a_message_the_criteria_drop_never_reaches_the_charge_and_is_not_retried(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charged: list[str] = []
+
+    def charge_order(record: Any) -> dict[str, str]:
+        charged.append(record.message_id)
+        raise Charged(record.message_id)  # so nothing is produced to Kafka
+
+    monkeypatch.setattr(app, "charge_order", charge_order)
+    event = sqs_event(BODIES, queue_name="orders")
+    records = event["Records"]
+    criteria = deployed_criteria()
+    passing = [r["messageId"] for r in records if criteria.matches_record(r)]
+    dropped = [r["messageId"] for r in records if not criteria.matches_record(r)]
+    assert passing, "the criteria must let orders through"
+    assert dropped, "the criteria must drop something, or this test shows nothing"
+
+    response = app.handler(event, LambdaContext(function_name="orders", timeout=30))
+
+    assert sorted(charged) == sorted(passing)
+    # A dropped message counts as processed, as Lambda counts it: it is not reported.
+    reported = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    assert sorted(reported) == sorted(passing)
+    assert event["Records"] == records  # the caller's event is not modified
+
+
+def test_orders_of_the_demo_pass_the_criteria_and_its_message_that_is_not_an_order_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    sys.modules.pop("demo", None)
+    try:
+        demo = importlib.import_module("demo")
+    finally:
+        sys.modules.pop("demo", None)
+    criteria = deployed_criteria()
+    verdicts = {
+        record["body"]: criteria.matches_record(record)
+        for record in sqs_event(demo.ORDERS, queue_name="orders")["Records"]
+    }
+    assert [body for body, passes in verdicts.items() if not passes] == ["this body is not JSON"]
