@@ -34,15 +34,17 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
 
+# Users' code that follows the docs must type-check too: the examples, and tests/typing
+# (assert_type on every public decorator's signature, sync and async).
 typecheck: install
-	$(VENV)/bin/mypy --strict src
+	$(VENV)/bin/mypy --strict src examples tests/typing
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 # The fast loop while working: no servers.
 check: lint typecheck
-	$(PY) -m pytest tests/unit tests/property tests/conformance -q
+	$(PY) -m pytest tests/unit tests/property tests/conformance tests/typing -q
 
 # Everything CI runs: lint, types, all tests (servers started by the fixtures), docs.
 test: lint typecheck docs servers

@@ -25,11 +25,15 @@ the client then serves every invocation of the execution environment.
 
 How the decorators stack, outermost first, and why::
 
-    process_batch         an exception from a record reports that record in batchItemFailures
-      flush_kafka         after each record: flush, and raise unless its message was acknowledged
-        handler           charge_order(record), then produce its receipt
-          idempotent      charge_order: the charge, once per order id; duplicates get the receipt
-            inject_secrets
+    filter_records          the template's FilterCriteria: what Lambda drops never runs here
+      process_batch         an exception from a record reports that record in batchItemFailures
+        flush_kafka         after each record: flush, and raise unless its message was acknowledged
+          handler           charge_order(record), then produce its receipt
+            idempotent      charge_order: the charge, once per order id; duplicates get the receipt
+              inject_secrets
+
+Stacked otherwise (``@idempotent`` or ``@flush_kafka`` over ``@process_batch``, ``@filter_records``
+under it) the module would refuse to load with ``DecoratorOrderError``.
 
 The idempotent unit is the charge alone; publishing happens after it, outside it:
 
@@ -87,7 +91,7 @@ from lambdakit.batch import SQSRecord, process_batch
 from lambdakit.filtering import FilterCriteria, filter_records
 from lambdakit.idempotency import DynamoDBStore, idempotent
 from lambdakit.kafka import KafkaConfigurationError, Producer, flush_kafka
-from lambdakit.secrets import SecretRef, inject_secrets
+from lambdakit.secrets import INJECTED, SecretRef, inject_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +161,14 @@ def charge(order: dict[str, Any], api_key: str) -> str:
     store,
     key="body.order_id",  # the order, not the message: a resent order has a new messageId
     key_prefix="orders.charge",  # keys survive renaming this function or its stack
-    raise_on_missing_key=True,  # an order without an id is never charged unguarded
+    # A missing key raises IdempotencyKeyError (the default): an order without an id is never
+    # charged unguarded.
 )  # a duplicate in the same batch waits for its original's receipt; it is never reported
 @inject_secrets(payments_key=SecretRef(PAYMENTS_SECRET, field="api_key"))
-def charge_order(record: SQSRecord, *, payments_key: str) -> dict[str, str]:
-    # A body that is not JSON, or has no order_id, never gets here: @idempotent finds no key
-    # and raises IdempotencyKeyError, so the record is reported (then dead-lettered).
+def charge_order(record: SQSRecord, *, payments_key: str = INJECTED) -> dict[str, str]:
+    # A body that is not JSON, or has no order_id, is dropped by the filter criteria (Lambda's,
+    # and @filter_records in tests): deleted as processed, never run. Called without them,
+    # @idempotent finds no key and raises IdempotencyKeyError: the record is reported.
     order = record.json()
     charge_id = charge(order, payments_key)
     logger.info("charged %s for order %s", order["amount"], order["order_id"])

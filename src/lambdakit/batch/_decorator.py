@@ -22,14 +22,17 @@ from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from concurrent.futures import ThreadPoolExecutor
     from typing import Any, TypeVar, overload
 
     from lambdakit.batch._sources import Batch
 
+    from lambdakit.typing import LambdaContext
+
     RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
-    LambdaHandler = Callable[[Any, Any], "BatchResponse"]
+    # What process_batch returns: called by Lambda (or a test) with the event and the context.
+    LambdaHandler = Callable[[Mapping[str, Any], LambdaContext | None], "BatchResponse"]
 
 BatchResponse = dict[str, list[dict[str, object]]]  # Kafka identifiers are objects
 

@@ -22,10 +22,32 @@ from lambdakit.filtering._criteria import FilterCriteria, pattern_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any, TypeVar
+    from collections.abc import Callable, Coroutine, Mapping
+    from typing import Any, ParamSpec, Protocol, TypeVar, overload
+
+    from lambdakit.typing import LambdaContext
 
     F = TypeVar("F", bound=Callable[..., Any])
+    P = ParamSpec("P")
+    R = TypeVar("R")
+    BatchHandler = Callable[[Mapping[str, Any], LambdaContext | None], dict[str, Any]]
+    B = TypeVar("B", bound=BatchHandler)
+
+    class FilterDecorator(Protocol):
+        """What ``filter_records(criteria)`` returns: a handler whose event may not match
+        returns ``None`` instead of running; a batch handler always runs (with the records
+        that pass), so its type is kept."""
+
+        @overload
+        def __call__(self, function: B, /) -> B: ...  # type: ignore[overload-overlap]
+
+        @overload
+        def __call__(
+            self, function: Callable[P, Coroutine[Any, Any, R]], /
+        ) -> Callable[P, Coroutine[Any, Any, R | None]]: ...
+
+        @overload
+        def __call__(self, function: Callable[P, R], /) -> Callable[P, R | None]: ...
 
 _SKIP = object()
 
@@ -77,7 +99,7 @@ def _filtered_event(
     return None
 
 
-def filter_records(criteria: Any, *, source: str | None = None) -> Callable[[F], F]:
+def filter_records(criteria: Any, *, source: str | None = None) -> FilterDecorator:
     """Decorate a Lambda handler (or a record handler under ``process_batch``) so that only
     what the filter criteria let through reaches it. ``criteria``: a :class:`FilterCriteria`
     (e.g. from :meth:`FilterCriteria.from_template`), a ``{"Filters": [...]}`` dict, a pattern,
