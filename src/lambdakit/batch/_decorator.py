@@ -264,7 +264,7 @@ def process_batch(
     is reported unless its handler returned normally. Enable ``ReportBatchItemFailures`` on the
     event source mapping.
 
-    - ``source``: ``"sqs"``, ``"kinesis"`` or ``"dynamodb"``; detected from the records when
+    - ``source``: ``"sqs"``, ``"kinesis"``, ``"dynamodb"`` or ``"kafka"``; detected from the records when
       omitted. SQS FIFO is recognised from the queue's ``.fifo`` ARN.
     - ``concurrency``: records run on a pool of this many threads (asyncio tasks for async
       handlers), keeping order within a FIFO message group and within a stream partition key.
