@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar, overload
 
     from lambdakit.batch._sources import Batch
-
     from lambdakit.typing import LambdaContext
 
     RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
@@ -264,8 +263,8 @@ def process_batch(
     is reported unless its handler returned normally. Enable ``ReportBatchItemFailures`` on the
     event source mapping.
 
-    - ``source``: ``"sqs"``, ``"kinesis"``, ``"dynamodb"`` or ``"kafka"``; detected from the records when
-      omitted. SQS FIFO is recognised from the queue's ``.fifo`` ARN.
+    - ``source``: ``"sqs"``, ``"kinesis"``, ``"dynamodb"`` or ``"kafka"``; detected from the
+      records when omitted. SQS FIFO is recognised from the queue's ``.fifo`` ARN.
     - ``concurrency``: records run on a pool of this many threads (asyncio tasks for async
       handlers), keeping order within a FIFO message group and within a stream partition key.
     - ``deadline_margin_ms``: when the context reports less time than this, records not yet
