@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         @overload
         def __call__(self, function: Callable[P, R], /) -> Callable[P, R | None]: ...
 
+
 _SKIP = object()
 
 
