@@ -31,13 +31,13 @@ install: $(STAMP)
 servers: $(SERVERS)
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench examples
-	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples tools
+	$(VENV)/bin/ruff format --check src tests bench examples tools
 
 # Users' code that follows the docs must type-check too: the examples, and tests/typing
 # (assert_type on every public decorator's signature, sync and async).
 typecheck: install
-	$(VENV)/bin/mypy --strict src examples tests/typing
+	$(VENV)/bin/mypy --strict src examples tests/typing tools
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
