@@ -250,6 +250,18 @@ def test_a_wrong_stack_is_found_through_functools_wraps() -> None:
         idempotent(InMemoryStore())(logged(process_batch(lambda record: None)))
 
 
+def test_a_wrong_stack_is_found_through_a_decorator_that_sets_only_wrapped() -> None:
+    def bare(function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+        return wrapper
+
+    with pytest.raises(DecoratorOrderError, match="@idempotent over @process_batch"):
+        idempotent(InMemoryStore())(bare(process_batch(lambda record: None)))
+
+
 def test_each_decorator_marks_its_role() -> None:
     plain = idempotent(InMemoryStore())(lambda event: None)
     assert plain.__lambdakit_role__ == "function"  # type: ignore[attr-defined]

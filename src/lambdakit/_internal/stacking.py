@@ -74,15 +74,36 @@ _TWICE = (
 )
 
 
+def marked(function: Callable[..., Any], attribute: str, default: Any) -> Any:
+    """``attribute`` of ``function``, or of the first function down its ``__wrapped__`` chain
+    that has it: a decorator that sets only ``__wrapped__`` (not ``functools.wraps``, which
+    also copies the marks) does not hide what lambdakit put below it."""
+    current: Any = function
+    for _ in range(100):  # inspect.unwrap's bound on the chain
+        found = getattr(current, attribute, None)
+        if found is not None:
+            return found
+        current = getattr(current, "__wrapped__", None)
+        if current is None:
+            break
+    return default
+
+
 def stack_of(function: Callable[..., Any]) -> tuple[Layer, ...]:
     """The lambdakit decorators ``function`` is made of, outermost first (none for a plain one)."""
-    found = getattr(function, STACK, ())
+    found = marked(function, STACK, ())
     return found if isinstance(found, tuple) else ()
 
 
 def role_of(function: Callable[..., Any]) -> str:
-    found = getattr(function, ROLE, FUNCTION)
+    found = marked(function, ROLE, FUNCTION)
     return found if isinstance(found, str) else FUNCTION
+
+
+def supplied_to(function: Callable[..., Any]) -> frozenset[str]:
+    """The keywords ``@inject_secrets`` layers below ``function`` pass to it."""
+    found = marked(function, SUPPLIED, frozenset())
+    return found if isinstance(found, frozenset) else frozenset()
 
 
 def check_stack(

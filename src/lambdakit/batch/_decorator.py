@@ -14,7 +14,7 @@ from lambdakit._internal.invocation import (
 from lambdakit._internal.lazy import get_logger, wraps
 from lambdakit._internal.reprs import safe_repr
 from lambdakit._internal.signature import accepts, describe
-from lambdakit._internal.stacking import LAMBDA_HANDLER, SUPPLIED, check_stack, mark
+from lambdakit._internal.stacking import LAMBDA_HANDLER, check_stack, mark, supplied_to
 from lambdakit.batch._run import LOGGER, Run, drive, drive_async
 from lambdakit.batch._sources import parse_source, read_batch
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
@@ -60,7 +60,7 @@ def _calls_with_context(handler: Callable[..., Any]) -> bool:
             f"arguments ({', '.join(found.positional[:required])}); it is called with the "
             "record, and the context when a second parameter has no default"
         )
-    injected: frozenset[str] = getattr(handler, SUPPLIED, frozenset())
+    injected = supplied_to(handler)
     missing = [
         name for name in found.keyword_only if name in found.required and name not in injected
     ]

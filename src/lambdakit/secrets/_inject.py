@@ -14,7 +14,7 @@ from __future__ import annotations
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.lazy import wraps
 from lambdakit._internal.signature import accepts, describe
-from lambdakit._internal.stacking import SUPPLIED, check_stack, mark
+from lambdakit._internal.stacking import SUPPLIED, check_stack, mark, supplied_to
 from lambdakit.errors import SecretsConfigurationError
 from lambdakit.secrets._cache import check_transform
 from lambdakit.secrets._sealed import Sealed
@@ -203,7 +203,7 @@ def inject_secrets(
             wrapper = sync_wrapper
         wraps(wrapper, function)
         mark(wrapper, "inject_secrets", function)
-        setattr(wrapper, SUPPLIED, frozenset(resolved) | getattr(function, SUPPLIED, frozenset()))
+        setattr(wrapper, SUPPLIED, frozenset(resolved) | supplied_to(function))
         return wrapper  # type: ignore[return-value]
 
     return decorate
