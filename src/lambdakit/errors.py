@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AllRecordsFailedError",
     "EventBuilderError",
+    "EventSourceMappingError",
     "EventError",
     "RecordDecodeError",
     "SecretAccessError",
@@ -90,6 +91,12 @@ class RecordDecodeError(EventError, ValueError):
 
 class EventBuilderError(EventError, ValueError):
     """A ``lambdakit.testing`` event builder was given input it cannot turn into a real event."""
+
+
+class EventSourceMappingError(EventError, ValueError):
+    """A ``lambdakit.testing.esm`` model was given options AWS would refuse (a batch size over
+    the source's limit, a batching window over 300 s, an option the source does not have), or
+    was driven in a way it cannot be (two different clocks)."""
 
 
 # --- batch ---------------------------------------------------------------------------------

@@ -1,0 +1,14 @@
+"""``lambdakit.testing.esm``: run a handler the way Lambda's event source mappings drive it.
+
+In-memory models of the sources (SQS queues, Kinesis and DynamoDB streams, Kafka topics) with
+the real services' semantics, and :class:`EventSourceMapping`, which polls one and invokes your
+handler as Lambda's poller does: batching, filtering, visibility timeouts, retries, partial
+batch responses, dead-letter queues, checkpoints, function timeouts. Everything runs on a
+:class:`~lambdakit.testing.FakeClock`, so a test of hours of redeliveries takes milliseconds,
+and the :class:`Summary` says what happened to every record.
+"""
+
+from lambdakit.testing.esm._mapping import EventSourceMapping
+from lambdakit.testing.esm._summary import Delivery, Summary
+
+__all__ = ["Delivery", "EventSourceMapping", "Summary"]
