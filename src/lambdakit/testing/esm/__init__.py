@@ -9,6 +9,16 @@ and the :class:`Summary` says what happened to every record.
 """
 
 from lambdakit.testing.esm._mapping import EventSourceMapping
+from lambdakit.testing.esm._sqs import SQSMessage, SQSQueue
+from lambdakit.testing.esm._streams import DynamoDBStream, KinesisStream
 from lambdakit.testing.esm._summary import Delivery, Summary
 
-__all__ = ["Delivery", "EventSourceMapping", "Summary"]
+__all__ = [
+    "Delivery",
+    "DynamoDBStream",
+    "EventSourceMapping",
+    "KinesisStream",
+    "SQSMessage",
+    "SQSQueue",
+    "Summary",
+]
