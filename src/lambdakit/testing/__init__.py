@@ -8,6 +8,10 @@
   counts fetches, for handlers that use :mod:`lambdakit.secrets`.
 - :class:`RecordingProducer`: a drop-in Kafka producer that records messages and can be told
   to refuse deliveries, for handlers under ``flush_kafka``.
+- :mod:`lambdakit.testing.esm` (its names re-exported here): :class:`EventSourceMapping` runs a
+  handler the way Lambda's event source mappings drive it, over in-memory :class:`SQSQueue`,
+  :class:`KinesisStream`, :class:`DynamoDBStream` and :class:`KafkaTopic` models, on a
+  :class:`FakeClock`, and returns a :class:`Summary` of what happened to every record.
 - A pytest plugin (loaded automatically) with the ``lambda_context``,
   ``lambda_context_factory``, ``fake_clock``, ``idempotency_store``, ``fake_secrets`` and
   ``dynamodb_local`` fixtures (``pytest --fixtures`` describes them).
@@ -18,6 +22,7 @@ Real servers for integration tests are in submodules, imported only when used:
 DynamoDB Local, found from the project directory or ``$LAMBDAKIT_DYNAMODB_LOCAL``).
 """
 
+from lambdakit._internal.lazy import lazy_attributes
 from lambdakit.testing.builders.dynamodb import dynamodb_stream_event
 from lambdakit.testing.builders.kafka import kafka_event
 from lambdakit.testing.builders.kinesis import kinesis_event
@@ -27,7 +32,40 @@ from lambdakit.testing.context import LambdaContext
 from lambdakit.testing.kafka import RecordingProducer
 from lambdakit.testing.secrets import FakeSecrets, fake_secrets
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambdakit.testing.esm import (
+        Delivery,
+        DynamoDBStream,
+        EventSourceMapping,
+        KafkaTopic,
+        KinesisStream,
+        SQSMessage,
+        SQSQueue,
+        Summary,
+    )
+
+# The event source mapping model (lambdakit.testing.esm), imported on first use.
+_ESM = (
+    "Delivery",
+    "DynamoDBStream",
+    "EventSourceMapping",
+    "KafkaTopic",
+    "KinesisStream",
+    "SQSMessage",
+    "SQSQueue",
+    "Summary",
+)
+
 __all__ = [
+    "Delivery",
+    "DynamoDBStream",
+    "EventSourceMapping",
+    "KafkaTopic",
+    "KinesisStream",
+    "SQSMessage",
+    "SQSQueue",
+    "Summary",
     "FakeClock",
     "FakeSecrets",
     "LambdaContext",
@@ -38,3 +76,5 @@ __all__ = [
     "kinesis_event",
     "sqs_event",
 ]
+
+__getattr__ = lazy_attributes(globals(), __name__, dict.fromkeys(_ESM, "lambdakit.testing.esm"))

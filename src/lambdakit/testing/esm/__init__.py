@@ -8,6 +8,7 @@ batch responses, dead-letter queues, checkpoints, function timeouts. Everything 
 and the :class:`Summary` says what happened to every record.
 """
 
+from lambdakit.testing.esm._kafka import KafkaTopic
 from lambdakit.testing.esm._mapping import EventSourceMapping
 from lambdakit.testing.esm._sqs import SQSMessage, SQSQueue
 from lambdakit.testing.esm._streams import DynamoDBStream, KinesisStream
@@ -17,6 +18,7 @@ __all__ = [
     "Delivery",
     "DynamoDBStream",
     "EventSourceMapping",
+    "KafkaTopic",
     "KinesisStream",
     "SQSMessage",
     "SQSQueue",

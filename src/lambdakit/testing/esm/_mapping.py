@@ -13,6 +13,7 @@ timeout ending, a batching window closing, a retry), so a run takes milliseconds
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from lambdakit.errors import EventSourceMappingError
@@ -108,6 +109,28 @@ class EventSourceMapping:
         self.clock = _shared_clock(source, clock)
         self.summary = Summary()
         self._poller = source._poller(self)  # checks the options that depend on the source
+
+    @classmethod
+    def from_template(
+        cls,
+        path: str | Path,
+        function_logical_id: str,
+        handler: Callable[..., Any],
+        event_name: str | None = None,
+        **overrides: Any,
+    ) -> EventSourceMapping:
+        """The mapping a SAM or CloudFormation template deploys for a function, with its
+        source model: the event source's settings (batch size, window, filter criteria,
+        partial responses, retries, destinations, starting position), the function's
+        ``Timeout``, and for SQS the queue's ``VisibilityTimeout`` and ``RedrivePolicy`` (its
+        DLQ built too), AWS's defaults where the template is silent. ``event_name`` picks one
+        of several events; ``overrides`` replace settings (``clock=``, or ``source=`` to use
+        your own model). The source is ``mapping.source``: send to it."""
+        from lambdakit.testing.esm._template import mapping_from_template
+
+        return mapping_from_template(
+            cls, path, function_logical_id, handler, event_name, **overrides
+        )
 
     # --- what pollers use ----------------------------------------------------------------------
 
