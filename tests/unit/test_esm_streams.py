@@ -626,3 +626,18 @@ def test_process_batch_accepts_what_the_streams_deliver() -> None:
         ).run()
         assert summary.succeeded == 1
     assert [type(view).__name__ for view in seen] == ["KinesisRecord", "DynamoDBRecord"]
+
+
+def test_records_put_before_the_mapping_took_its_clock_keep_their_age() -> None:
+    """A stream made without a clock adopts its mapping's; records already put stay as old as
+    they were, so maximum_record_age counts from when they really arrived."""
+    from lambdakit.testing import FakeClock
+    from lambdakit.testing.esm import EventSourceMapping, KinesisStream
+
+    stream = KinesisStream("ages")
+    stream.put(b"x", partition_key="k")
+    stream.clock.advance(30)
+    clock = FakeClock(start=50_000)
+    EventSourceMapping(stream, lambda event, context: None, clock=clock)
+    [stored] = [record for shard in stream._shards for record in shard.records]
+    assert clock() - stored.arrival == 30

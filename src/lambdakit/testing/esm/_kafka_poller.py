@@ -38,7 +38,7 @@ from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.builders._common import DEFAULT_ACCOUNT, region_or_default
 from lambdakit.testing.esm._invoke import RAISED, Outcome
 from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
-from lambdakit.testing.esm._mapping import epoch_ms
+from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES, epoch_ms
 from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._stream_poller import deliver, destination_kind
 from lambdakit.testing.esm._streams import iso_time
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from lambdakit.testing.esm._mapping import EventSourceMapping
 
 RETRY_DELAY = 1.0  # seconds from a failed invocation to its retry (AWS does not document it)
-PAYLOAD_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous invocation payload quota (6 MB)
 MAX_FUNCTION_TIMEOUT = 840  # Kafka event source mappings support functions of up to 14 minutes
 RETRIES_WITH_DESTINATION = 10  # -1 retries and an on-failure destination: Lambda applies 10
 STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
@@ -196,7 +195,7 @@ class KafkaPoller:
                 if not self._mapping.admits(entry.record, "kafka"):
                     self._mapping.summary.record(self._key((partition, offset)), now, 0, FILTERED)
                     dropped = True
-                elif self._base_size + entry.size + len(self._topic.name) + 16 > PAYLOAD_LIMIT:
+                elif self._base_size + entry.size + len(self._topic.name) + 16 > MAX_PAYLOAD_BYTES:
                     oversized.append((partition, offset))
                 else:
                     self._ready[partition].append(offset)
@@ -275,7 +274,7 @@ class KafkaPoller:
             for offset in offsets:
                 count += 1
                 size += self._topic._log[partition][offset].size + 1
-                if count >= limit or size > PAYLOAD_LIMIT:
+                if count >= limit or size > MAX_PAYLOAD_BYTES:
                     return True
         return False
 
@@ -304,7 +303,7 @@ class KafkaPoller:
                 grows = log[partition][offset].size + 1
                 if taken_retry[partition] + taken_ready[partition] == 0:
                     grows += len(self._topic.name) + 16  # the partition's "<topic>-<n>":[...]
-                if batch and size + grows > PAYLOAD_LIMIT:
+                if batch and size + grows > MAX_PAYLOAD_BYTES:
                     full = True
                     break
                 size += grows

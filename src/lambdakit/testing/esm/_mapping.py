@@ -27,6 +27,11 @@ from lambdakit.testing.esm._summary import Summary
 EPOCH_MS_AT_ZERO = 1_767_225_600_000
 
 
+# Lambda's invocation payload quota, which caps every batch's event: Invoke refuses a request
+# of 6291456 bytes or more ("Request must be smaller than 6291456 bytes").
+MAX_PAYLOAD_BYTES = 6_291_456
+
+
 def epoch_ms(clock_seconds: float) -> int:
     """The epoch-milliseconds timestamp of a moment of the simulated clock."""
     return EPOCH_MS_AT_ZERO + int(clock_seconds * 1000)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
+from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES
 from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from lambdakit.testing.esm._mapping import EventSourceMapping
     from lambdakit.testing.esm._sqs import SQSQueue, _Message
 
-MAX_PAYLOAD_BYTES = 6_291_456  # "Request must be smaller than 6291456 bytes" (6 MB)
 _ENVELOPE_BYTES = len('{"Records":[]}')
 _STANDARD_MAX_BATCH = 10_000
 _FIFO_MAX_BATCH = 10

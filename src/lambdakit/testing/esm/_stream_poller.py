@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.esm._invoke import RETURNED, Outcome
 from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
-from lambdakit.testing.esm._mapping import epoch_ms
+from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES, epoch_ms
 from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._streams import iso_time
 from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from lambdakit.testing.esm._streams import Shard, StoredRecord, _Stream
 
 # The synchronous invocation payload limit that caps a batch (6 MB).
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 _EVENT_OVERHEAD = len('{"Records":[]}')
 
 # ``requestContext.condition`` of an on-failure record: the first is AWS's documented example;

@@ -170,6 +170,12 @@ class _Stream:
     # --- what the mapping and its poller use ---------------------------------------------------
 
     def _adopt_clock(self, clock: FakeClock) -> None:
+        """Move to ``clock`` (the mapping's), keeping each record as old as it was on the old
+        clock (its arrival timestamp, already written in the event, stays)."""
+        shift = clock() - self.clock()
+        for shard in self._shards:
+            for record in shard.records:
+                record.arrival += shift
         self.clock = clock
 
     def _clock_given(self) -> bool:
