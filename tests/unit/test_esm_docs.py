@@ -1,5 +1,6 @@
 """The examples of docs/testing.md's "Testing what the event source does" run as written, in
-order (later blocks use names the earlier ones define), and their assertions hold."""
+order (later blocks use names the earlier ones define), and their assertions hold. Blocks
+fenced ``py`` rather than ``python`` are excerpts of a user's project (they import its app)."""
 
 from __future__ import annotations
 
