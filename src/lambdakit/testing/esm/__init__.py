@@ -10,6 +10,7 @@ and the :class:`Summary` says what happened to every record.
 
 from lambdakit.testing.esm._kafka import KafkaTopic
 from lambdakit.testing.esm._mapping import EventSourceMapping
+from lambdakit.testing.esm._real_sqs import SQSEventSource
 from lambdakit.testing.esm._sqs import SQSMessage, SQSQueue
 from lambdakit.testing.esm._streams import DynamoDBStream, KinesisStream
 from lambdakit.testing.esm._summary import Delivery, Summary
@@ -20,6 +21,7 @@ __all__ = [
     "EventSourceMapping",
     "KafkaTopic",
     "KinesisStream",
+    "SQSEventSource",
     "SQSMessage",
     "SQSQueue",
     "Summary",
