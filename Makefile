@@ -51,7 +51,7 @@ test: lint typecheck docs servers
 	$(PY) -m pytest -q
 
 demo: install servers
-	$(PY) examples/batch_orders/demo.py
+	$(PY) examples/batch_orders/demo.py $(ARGS)
 
 bench: install servers
 	@for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -259,10 +259,46 @@ def test_without_a_kafka_bootstrap_the_function_refuses_to_load(
         sys.modules.pop("app", None)
 
 
-def test_the_demo_runs_end_to_end() -> None:
+def test_the_showcase_drains_the_queue_and_every_count_matches_what_was_sent() -> None:
+    """`make demo` (here with 200 messages instead of 1,000): duplicates, poison messages and
+    messages the filter drops, through SQSEventSource on moto, DynamoDB Local and Kafka."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "ORDERS_", "AWS_"))}
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLE / "demo.py"), "--messages", "200"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Every count matches what was sent." in out.stdout
+    for row in ("charged once", "duplicates answered", "filtered", "dead-lettered"):
+        [line] = [line for line in out.stdout.splitlines() if line.strip().startswith(row)]
+        assert " ok " in line, line
+    assert "pk_demo_" not in out.stdout + out.stderr  # the key itself is never shown
+
+
+def test_the_showcase_exits_1_when_a_count_differs() -> None:
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        demo = importlib.import_module("demo")
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from lambdakit.testing.esm import Summary
+
+    sent = Counter({"order": 1})
+    app = SimpleNamespace(CHARGES=["o-1", "o-1"])  # charged twice
+    messages = [("order", '{"order_id": "o-1", "amount": "1"}')]
+    assert demo.report(app, Summary(), sent, messages, [], 0.1) == 1
+
+
+def test_the_walkthrough_runs_end_to_end() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "ORDERS_"))}
     out = subprocess.run(
-        [sys.executable, str(EXAMPLE / "demo.py")],
+        [sys.executable, str(EXAMPLE / "walkthrough.py")],
         capture_output=True,
         text=True,
         check=True,

@@ -1,0 +1,347 @@
+"""One SQS batch through the order function, message by message, and what Lambda would do with
+the answer (``make demo`` runs the 1,000-message showcase, demo.py; this is its close-up).
+
+Starts three local servers and stops them on exit: AWS's DynamoDB Local
+(lambdakit.testing.dynamodb_local) for the idempotency table, reached through the standard
+``AWS_ENDPOINT_URL_DYNAMODB`` variable; moto in server mode for Secrets Manager; and librdkafka's
+Kafka mock cluster (lambdakit.testing.kafka_cluster), a real Kafka protocol peer, with the topic
+the app publishes to. ``KAFKA_BOOTSTRAP`` is set before the app is imported, since the app reads
+it at import (and refuses to load without it).
+
+Builds a real-shaped SQS event with lambdakit.testing in which one order arrives twice (two
+messages, one order id) and one message is no order at all, invokes the handler the way the
+Lambda runtime does, and prints which orders succeeded (deleted from the queue), which message
+was a duplicate (answered with the stored receipt, not charged again), which message the
+template's filter criteria dropped (``@filter_records``: deleted without running, as Lambda
+deletes it) and which are reported in ``batchItemFailures`` (made visible again and retried).
+Then it reads the topic back from the start with a consumer group of its own and checks it
+against the batch: every order that succeeded was published once per message that succeeded
+(so the order sent twice is published twice, with the same key and bytes), with its stored
+receipt as the value, and no failed order or filtered message was published. It exits 1 if not.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from lambdakit.testing import LambdaContext, sqs_event
+from lambdakit.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, find_dynamodb_local
+from lambdakit.testing.kafka_cluster import KafkaClusterError, MockKafkaCluster
+
+sys.path.insert(0, str(Path(__file__).parent))  # the app is imported in run(), once Kafka is up
+
+READ_BACK_SECONDS = 20.0  # upper bound for reading the topic back; it takes well under 1 s
+
+ORDERS = [
+    {"order_id": "o-1001", "amount": "19.99"},
+    {"order_id": "o-1002", "amount": "5.00"},
+    {"order_id": "o-1003", "amount": "-3"},  # rejected: negative amount
+    {"order_id": "o-1004", "amount": "120.50"},
+    "this body is not JSON",  # no order: the template's filter criteria drop it
+    {"order_id": "o-1006"},  # rejected: no amount
+    {"order_id": "o-1007", "amount": "42"},
+    {"order_id": "o-1002", "amount": "5.00"},  # o-1002 again: resent by the producer
+]
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR, format="  log: %(message)s")
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the server below is stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        server = DynamoDBLocal(find_dynamodb_local(Path(__file__).resolve().parent))
+        with server as ddb, moto_server() as secrets_endpoint, MockKafkaCluster() as kafka:
+            return run(ddb, secrets_endpoint, kafka)
+    except (DynamoDBLocalError, KafkaClusterError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on a free loopback port, standing for Secrets Manager."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> int:
+    # Before the first requests: lambdakit's clients are created lazily and honour
+    # AWS_ENDPOINT_URL_<SERVICE>. The local servers accept any credentials.
+    os.environ.update(
+        AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=secrets_endpoint,
+        AWS_ACCESS_KEY_ID="demo",
+        AWS_SECRET_ACCESS_KEY="demo",
+        AWS_DEFAULT_REGION="us-east-1",
+        KAFKA_BOOTSTRAP=kafka.bootstrap,
+    )
+    app = importlib.import_module("app")  # its producer connects on the first message only
+    table = app.store.table_name
+    ddb.create_idempotency_table(table)
+    print(f"DynamoDB Local is running at {ddb.endpoint_url}; created table {table!r}.")
+    import boto3
+
+    key = "pk_demo_" + uuid.uuid4().hex[:12]
+    boto3.client("secretsmanager", endpoint_url=secrets_endpoint).create_secret(
+        Name=app.PAYMENTS_SECRET, SecretString=json.dumps({"api_key": key})
+    )
+    print(
+        f"Secrets Manager (moto server) at {secrets_endpoint} holds {app.PAYMENTS_SECRET!r}; "
+        "the handler gets its api_key through @inject_secrets."
+    )
+    kafka.create_topic(app.ORDERS_TOPIC, partitions=3)
+    print(
+        f"Kafka mock cluster (librdkafka) at {kafka.bootstrap} has the topic "
+        f"{app.ORDERS_TOPIC!r} (3 partitions); the handler publishes each order it charges there "
+        "through @flush_kafka.\n"
+    )
+
+    criteria = app.handler.filter_criteria  # what @filter_records applies: the template's
+    patterns = " or ".join(f.text for f in criteria.filters)
+    print(
+        textwrap.fill(
+            f"The handler's @filter_records applies the FilterCriteria that template.yaml deploys "
+            f"on the queue: {patterns}.",
+            width=100,
+        )
+        + "\n"
+    )
+
+    event = sqs_event(ORDERS, queue_name="orders")
+    context = LambdaContext(function_name="orders", timeout=30)
+    response = app.handler(event, context)
+
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    filtered = {r["messageId"] for r in event["Records"] if not criteria.matches_record(r)}
+    # The stored results (receipts) say which message of each order actually ran.
+    items = ddb.client().scan(TableName=table, ConsistentRead=True)["Items"]
+    items = [item for item in items if "data" in item]  # COMPLETED records hold a result
+    receipts = {receipt["order_id"]: receipt for receipt in map(_receipt, items)}
+
+    records = event["Records"]
+    width = max(len(record["body"]) for record in records)
+    print(f"Processed a batch of {len(records)} SQS messages from queue 'orders'\n")
+    duplicates = []
+    for record in records:
+        message_id, note = record["messageId"], ""
+        if message_id in failed:
+            verdict = "RETRY    "
+        elif message_id in filtered:
+            verdict, note = "filtered ", "matches no filter: deleted without running"
+        else:
+            receipt = receipts[json.loads(record["body"])["order_id"]]
+            if receipt["message_id"] == message_id:
+                verdict = "succeeded"
+            else:
+                verdict = "duplicate"
+                note = f"same order as {receipt['message_id'][:8]}: not charged again"
+                duplicates.append((record, receipt))
+        print(f"  {verdict}  {message_id[:8]}  {record['body']:<{width}}  {note}".rstrip())
+
+    print("\nHandler response (what Lambda receives):")
+    print(json.dumps(response, indent=2))
+    succeeded = len(records) - len(failed) - len(duplicates) - len(filtered)
+    print(
+        "\n"
+        + textwrap.fill(
+            f"{succeeded} succeeded and will be deleted; {len(failed)} will be retried by SQS "
+            f"(then dead-lettered after maxReceiveCount); {len(filtered)} matched no filter of "
+            "the template: not run, not reported, so it is deleted as processed, as Lambda "
+            "deletes the messages its filter criteria drop (never dead-lettered).",
+            width=100,
+        )
+    )
+    for record, receipt in duplicates:
+        print(
+            textwrap.fill(
+                f"Order {receipt['order_id']} came in two messages, run side by side "
+                f"(concurrency=8): {receipt['message_id'][:8]} took the idempotency lock and "
+                f"charged it; {record['messageId'][:8]} returned the stored receipt without "
+                "running, so it is deleted too; the receipt is published again (below).",
+                width=100,
+            )
+        )
+    charged = ", ".join(f"{k}={v}" for k, v in sorted(app.PROCESSED.items()))
+    twice = sorted({order for order in app.CHARGES if app.CHARGES.count(order) > 1})
+    print(f"Charged: {charged} ({len(app.CHARGES)} charges; charged twice: {twice or 'none'})")
+    from lambdakit.secrets import default_cache
+
+    print(
+        f"The payments key was read from lambdakit's secrets cache for each charge: "
+        f"{len(default_cache())} cached value(s), fetched once; never printed or logged."
+    )
+
+    print(f"\nIdempotency table {table!r}: one record per order charged, holding its receipt.")
+    print("The rejected orders have none: a call that raises deletes its lock, so retries run.")
+    now = time.time()
+    for item in sorted(items, key=lambda item: _receipt(item)["order_id"]):
+        receipt = _receipt(item)
+        minutes = (int(item["expiration"]["N"]) - now) / 60
+        print(
+            f"  {item['id']['S'][:26]}...  {item['status']['S']}  expires in {minutes:.0f} min  "
+            f"{receipt['order_id']}: {receipt['charge_id']} by {receipt['message_id'][:8]}"
+        )
+
+    app.producer.close()  # everything is acknowledged already: flush_kafka waited for it
+    return check_topic(app, kafka, records, failed, filtered, receipts)
+
+
+def check_topic(
+    app: ModuleType,
+    kafka: MockKafkaCluster,
+    records: list[dict[str, Any]],
+    failed: set[str],
+    filtered: set[str],
+    receipts: dict[str, dict[str, Any]],
+) -> int:
+    """Read the topic back and compare it with the batch; 0 if it holds what it should."""
+    topic = app.ORDERS_TOPIC
+    expected: collections.Counter[str] = collections.Counter()  # order id -> copies
+    rejected = set()
+    for record in records:
+        if record["messageId"] in filtered:
+            continue  # it never ran, so it published nothing
+        order_id = _order_id(record["body"])
+        if record["messageId"] in failed:
+            rejected.add(order_id or record["body"])
+        else:
+            expected[order_id or ""] += 1
+    rejected -= set(expected)  # an order that succeeded in another message is published
+    group = f"demo-{uuid.uuid4().hex[:8]}"
+    messages = read_topic(kafka, topic, group)
+
+    print(f"\nTopic {topic!r}, read back from the start by consumer group {group!r}:")
+    for message in messages:
+        receipt = json.loads(message["value"])
+        print(
+            f"  partition {message['partition']}  offset {message['offset']}  "
+            f"key {message['key']}  {receipt['amount']:>6}  {receipt['charge_id']} "
+            f"by {receipt['message_id'][:8]}"
+        )
+    published = collections.Counter(message["key"] for message in messages)
+    problems = [
+        f"order {order_id}: published {published[order_id]} time(s), expected {expected[order_id]}"
+        for order_id in sorted(set(expected) | set(published) - rejected)
+        if published[order_id] != expected[order_id]
+    ]
+    problems += [f"failed order {order!r} was published" for order in rejected if published[order]]
+    problems += [f"filtered message {m[:8]} was reported for retry" for m in filtered & failed]
+    for message in messages:
+        stored = receipts.get(message["key"])
+        if stored is None or message["value"] != app.published_value(stored):
+            problems.append(
+                f"partition {message['partition']} offset {message['offset']}: the value is not "
+                f"the stored receipt of order {message['key']}"
+            )
+    if problems:
+        print("\nThe topic does not hold what the batch published:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+    twice = sorted(order for order, count in expected.items() if count > 1)
+    print(
+        f"\n{len(messages)} messages for {len(expected)} charged orders, as expected: key = order "
+        "id, value = the order's stored receipt."
+    )
+    for order in twice:
+        print(
+            textwrap.fill(
+                f"Order {order} is there {expected[order]} times, byte for byte the same: each of "
+                "its messages published the receipt. Publishing is at least once (a retry after a "
+                "failed delivery publishes again too); consumers deduplicate on the key.",
+                width=100,
+            )
+        )
+    print(
+        f"The {len(rejected)} failed orders were not published, nor the filtered message: nothing "
+        "is announced before it is charged."
+    )
+    return 0
+
+
+def read_topic(kafka: MockKafkaCluster, topic: str, group: str) -> list[dict[str, Any]]:
+    """Every message of ``topic`` (all partitions, up to their high watermarks), in partition
+    and offset order: ``partition``, ``offset``, ``key`` (str) and ``value`` (str)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A new consumer group joins once the broker's initial rebalance delay has passed (3 s by
+    # default); the mock cluster can make it 0.
+    kafka.rebalance_delay(0)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        # The producer waited for every acknowledgement, so the watermarks say how many to read.
+        total = 0
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            total += high - low
+        consumer.subscribe([topic])
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + READ_BACK_SECONDS
+        while len(messages) < total and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error() is not None:
+                raise KafkaClusterError(f"reading {topic!r}: {message.error()}")
+            messages.append(
+                {
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                    "key": (message.key() or b"").decode(),
+                    "value": (message.value() or b"").decode(),
+                }
+            )
+    finally:
+        consumer.close()
+    if len(messages) < total:
+        raise KafkaClusterError(f"read {len(messages)} of the {total} messages of {topic!r}")
+    return sorted(messages, key=lambda message: (message["partition"], message["offset"]))
+
+
+def _order_id(body: str) -> str | None:
+    try:
+        order = json.loads(body)
+    except ValueError:
+        return None
+    return order.get("order_id") if isinstance(order, dict) else None
+
+
+def _receipt(item: dict[str, Any]) -> dict[str, Any]:
+    """The result stored in an idempotency record (the ``data`` attribute, JSON text)."""
+    result: dict[str, Any] = json.loads(item["data"]["S"])
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
