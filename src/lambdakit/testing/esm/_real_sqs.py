@@ -68,7 +68,12 @@ from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
 from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES, EventSourceMapping, _number
 from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._sqs import MAX_VISIBILITY_TIMEOUT, SQSMessage, _from_api_shape
-from lambdakit.testing.esm._sqs_poller import _ENVELOPE_BYTES, _json_bytes, check_options
+from lambdakit.testing.esm._sqs_poller import (
+    _ENVELOPE_BYTES,
+    _json_bytes,
+    check_options,
+    count_delivery,
+)
 from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT, Summary
 
 if TYPE_CHECKING:
@@ -444,13 +449,7 @@ class _RemotePoller:
             self._count_delivery(message_id, record)
 
     def _count_delivery(self, message_id: str, record: dict[str, Any]) -> None:
-        """``duplicates_delivered`` and ``max_receive_count``, as the model counts them."""
-        summary = self.mapping.summary
-        first = self._first_delivered.setdefault(record["body"], message_id)
-        if first != message_id:
-            summary.duplicates_delivered += 1
-        count = int(record["attributes"].get("ApproximateReceiveCount", 0))
-        summary.max_receive_count = max(summary.max_receive_count, count)
+        count_delivery(self.mapping.summary, self._first_delivered, message_id, record)
 
     # --- batched requests ---------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
 from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES
 from lambdakit.testing.esm._responses import EVERY_RECORD
-from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT
+from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT, Summary
 
 if TYPE_CHECKING:
     from lambdakit.testing.esm._mapping import EventSourceMapping
@@ -199,14 +199,20 @@ class SQSPoller:
             self._count_delivery(message_id, record)
 
     def _count_delivery(self, message_id: str, record: dict[str, Any]) -> None:
-        """``duplicates_delivered``: a delivery of a body already delivered under another
-        message ID; ``max_receive_count``: the highest count a delivery carried."""
-        summary = self.mapping.summary
-        first = self._first_delivered.setdefault(record["body"], message_id)
-        if first != message_id:
-            summary.duplicates_delivered += 1
-        count = int(record["attributes"]["ApproximateReceiveCount"])
-        summary.max_receive_count = max(summary.max_receive_count, count)
+        count_delivery(self.mapping.summary, self._first_delivered, message_id, record)
+
+
+def count_delivery(
+    summary: Summary, first_delivered: dict[str, str], message_id: str, record: dict[str, Any]
+) -> None:
+    """``duplicates_delivered``: a delivery of a body already delivered under another message
+    ID (``first_delivered``: body -> the first ID it came under); ``max_receive_count``: the
+    highest receive count a delivery carried. Shared by the model and the real-endpoint driver."""
+    first = first_delivered.setdefault(record["body"], message_id)
+    if first != message_id:
+        summary.duplicates_delivered += 1
+    count = int(record["attributes"].get("ApproximateReceiveCount", 0))
+    summary.max_receive_count = max(summary.max_receive_count, count)
 
 
 def _json_bytes(record: dict[str, Any]) -> int:
