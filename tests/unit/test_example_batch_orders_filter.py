@@ -103,18 +103,43 @@ def test_a_message_the_criteria_drop_never_reaches_the_charge_and_is_not_retried
     assert event["Records"] == records  # the caller's event is not modified
 
 
-def test_orders_of_the_demo_pass_the_criteria_and_its_message_that_is_not_an_order_does_not(
+def test_orders_of_the_walkthrough_pass_the_criteria_and_its_message_that_is_not_an_order_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.syspath_prepend(str(EXAMPLE))
-    sys.modules.pop("demo", None)
-    try:
-        demo = importlib.import_module("demo")
-    finally:
-        sys.modules.pop("demo", None)
+    walkthrough = example_module("walkthrough", monkeypatch)
     criteria = deployed_criteria()
     verdicts = {
         record["body"]: criteria.matches_record(record)
-        for record in sqs_event(demo.ORDERS, queue_name="orders")["Records"]
+        for record in sqs_event(walkthrough.ORDERS, queue_name="orders")["Records"]
     }
     assert [body for body, passes in verdicts.items() if not passes] == ["this body is not JSON"]
+
+
+def test_the_showcase_sends_what_it_says_and_only_its_non_orders_are_filtered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import collections
+    import random
+
+    demo = example_module("demo", monkeypatch)
+    messages = demo.plan(1000, random.Random(7))
+    kinds = collections.Counter(kind for kind, _ in messages)
+    assert kinds == {"order": 650, "duplicate": 100, "poison": 50, "other": 200}
+    criteria = deployed_criteria()
+    records = sqs_event([body for _, body in messages], queue_name="orders")["Records"]
+    dropped = {
+        kind
+        for (kind, _), record in zip(messages, records, strict=True)
+        if not criteria.matches_record(record)
+    }
+    assert dropped == {"other"}
+
+
+def example_module(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A module of the example folder, imported fresh (and forgotten after)."""
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    sys.modules.pop(name, None)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.modules.pop(name, None)
