@@ -533,3 +533,23 @@ def test_a_failing_parallelized_shard_blocks_the_whole_shard() -> None:
         (2.0, sorted(lower)),
         (2.0, sorted(set(keys) - set(lower))),
     ]
+
+
+def test_redeliveries_and_repeated_payloads_are_counted_as_for_sqs_and_kafka() -> None:
+    """Summary.max_receive_count is the most deliveries of one record, and
+    duplicates_delivered counts deliveries of a payload another record delivered first."""
+    from lambdakit.testing.esm import EventSourceMapping, KinesisStream
+
+    stream = KinesisStream("counts")
+    failures = iter([True, True])
+
+    def handler(event: dict[str, object], context: object) -> None:
+        if next(failures, False):
+            raise ValueError("try again")
+
+    mapping = EventSourceMapping(stream, handler, starting_position="TRIM_HORIZON", batch_size=10)
+    stream.put(b"same", partition_key="a")
+    stream.put(b"same", partition_key="a")
+    summary = mapping.run()
+    assert summary.max_receive_count == 3
+    assert summary.duplicates_delivered == 3  # the second record, in each of 3 deliveries

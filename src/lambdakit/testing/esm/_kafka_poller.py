@@ -76,7 +76,6 @@ class KafkaPoller:
         self._pinned: list[list[Position]] = []  # bisected halves, delivered as they are
         self._failures: dict[Position, int] = {}
         self._deliveries: dict[Position, int] = {}
-        self._first_delivery_of: dict[str, Position] = {}  # value -> first record delivering it
         self._not_before = float("-inf")  # no retry before this time
         self._idle_since = mapping.clock()
         self._discards = 0
@@ -347,22 +346,13 @@ class KafkaPoller:
         failed_outcome = TIMED_OUT if outcome.kind == INVOCATION_TIMED_OUT else FAILED
         failing_set = set(failing)
         for position in batch:
-            self._count_delivery(position)
+            self._deliveries[position] = self._deliveries.get(position, 0) + 1
             outcome_of = failed_outcome if position in failing_set else SUCCEEDED
-            summary.record(self._key(position), now, invocation, outcome_of)
+            payload = str(self._entry(position).record["value"])
+            summary.record(self._key(position), now, invocation, outcome_of, payload)
         self._idle_since = mapping.clock()
         if failing:
             self._failed(failing, failed is EVERY_RECORD, outcome, invocation)
-
-    def _count_delivery(self, position: Position) -> None:
-        summary = self._mapping.summary
-        count = self._deliveries.get(position, 0) + 1
-        self._deliveries[position] = count
-        summary.max_receive_count = max(summary.max_receive_count, count)
-        value = self._entry(position).record["value"]
-        first = self._first_delivery_of.setdefault(value, position)
-        if first != position:
-            summary.duplicates_delivered += 1
 
     def _failed(
         self, failing: list[Position], whole: bool, outcome: Outcome, invocation: int

@@ -280,7 +280,7 @@ class StreamPoller:
         if failed is EVERY_RECORD:
             result = TIMED_OUT if outcome.kind == INVOCATION_TIMED_OUT else FAILED
             for record in records:
-                summary.record(record.sequence, started, number, result)
+                summary.record(record.sequence, started, number, result, _payload(record))
             if mapping.bisect_batch_on_function_error and len(records) > 1:
                 middle = len(records) // 2
                 halves = [_Batch(records[:middle], batch), _Batch(records[middle:], batch)]
@@ -292,13 +292,13 @@ class StreamPoller:
             return
         cut = identifiers.index(failed[0]) if failed else len(records)
         for record in records[:cut]:
-            summary.record(record.sequence, started, number, SUCCEEDED)
+            summary.record(record.sequence, started, number, SUCCEEDED, _payload(record))
         summary.deleted += cut
         if cut == len(records):
             return
         # Lambda checkpoints before the lowest sequence number reported and retries from it.
         for record in records[cut:]:
-            summary.record(record.sequence, started, number, FAILED)
+            summary.record(record.sequence, started, number, FAILED, _payload(record))
         self._retry(lane, _Batch(records[cut:], batch))
 
     def _retry(self, lane: _Lane, batch: _Batch) -> None:
@@ -492,3 +492,13 @@ def _whole(option: str, value: Any, low: int, high: int, where: str) -> None:
         raise EventSourceMappingError(
             f"{where}: {option}={value!r}: expected a whole number from {low} to {high}"
         )
+
+
+def _payload(record: StoredRecord) -> str:
+    """What a stream record carries, for ``duplicates_delivered``: Kinesis's data, or a
+    DynamoDB record's keys and images."""
+    event = record.event
+    if "kinesis" in event:
+        return str(event["kinesis"]["data"])
+    change = event["dynamodb"]
+    return json.dumps([change.get(part) for part in ("Keys", "NewImage", "OldImage")])

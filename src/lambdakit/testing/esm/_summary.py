@@ -56,12 +56,27 @@ class Summary:
         """The handler's CPU time per record delivered (0 when none was)."""
         return sum(self.cpu_seconds) / self.delivered if self.delivered else 0.0
 
-    def record(self, key: str, time: float, invocation: int, outcome: str) -> None:
-        """Add one delivery of the record ``key`` to the history and the counts."""
-        self.history.setdefault(key, []).append(Delivery(time, invocation, outcome))
+    # Who first delivered each payload (for duplicates_delivered), not part of the summary.
+    _first_with_payload: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def record(
+        self, key: str, time: float, invocation: int, outcome: str, payload: str | None = None
+    ) -> None:
+        """Add one delivery of the record ``key`` to the history and the counts. With
+        ``payload`` (what the record carries, as text), also count it in
+        ``duplicates_delivered`` when another record delivered the same payload first, and in
+        ``max_receive_count`` by how many times ``key`` has been delivered (streams and Kafka;
+        SQS counts from the message's own ``ApproximateReceiveCount``)."""
+        deliveries = self.history.setdefault(key, [])
+        deliveries.append(Delivery(time, invocation, outcome))
         if outcome == FILTERED:
             self.filtered += 1
             return
+        if payload is not None:
+            if self._first_with_payload.setdefault(payload, key) != key:
+                self.duplicates_delivered += 1
+            count = sum(1 for delivery in deliveries if delivery.outcome != FILTERED)
+            self.max_receive_count = max(self.max_receive_count, count)
         self.delivered += 1
         if outcome == SUCCEEDED:
             self.succeeded += 1
