@@ -64,17 +64,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from lambdakit.errors import EventSourceMappingError
-from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
 from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES, EventSourceMapping, _number
-from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._sqs import MAX_VISIBILITY_TIMEOUT, SQSMessage, _from_api_shape
 from lambdakit.testing.esm._sqs_poller import (
     _ENVELOPE_BYTES,
     _json_bytes,
     check_options,
     count_delivery,
+    failures_of,
 )
-from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT, Summary
+from lambdakit.testing.esm._summary import FILTERED, SUCCEEDED, Summary
 
 if TYPE_CHECKING:
     import logging
@@ -431,12 +430,7 @@ class _RemotePoller:
         now = time.monotonic()
         outcome, failed = mapping.call({"Records": batch}, identifiers)
         number = summary.invocations
-        if failed is EVERY_RECORD:
-            failed_ids = set(identifiers)
-            how = TIMED_OUT if outcome.kind == INVOCATION_TIMED_OUT else FAILED
-        else:
-            failed_ids = set(failed)
-            how = FAILED
+        failed_ids, how = failures_of(outcome, failed, identifiers)
         deleted = self._delete([r for r in batch if r["messageId"] not in failed_ids])
         for record in batch:
             message_id = record["messageId"]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
+from lambdakit.testing.esm._invoke import Outcome
 from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES
 from lambdakit.testing.esm._responses import EVERY_RECORD
 from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT, Summary
@@ -182,12 +183,7 @@ class SQSPoller:
         identifiers = [record["messageId"] for record in records]
         outcome, failed = mapping.call({"Records": records}, identifiers)
         number = summary.invocations
-        if failed is EVERY_RECORD:
-            failed_ids = set(identifiers)
-            how = TIMED_OUT if outcome.kind == INVOCATION_TIMED_OUT else FAILED
-        else:
-            failed_ids = set(failed)
-            how = FAILED
+        failed_ids, how = failures_of(outcome, failed, identifiers)
         for message, record in batch:
             message_id = record["messageId"]
             if message_id in failed_ids:
@@ -200,6 +196,17 @@ class SQSPoller:
 
     def _count_delivery(self, message_id: str, record: dict[str, Any]) -> None:
         count_delivery(self.mapping.summary, self._first_delivered, message_id, record)
+
+
+def failures_of(
+    outcome: Outcome, failed: list[Any] | None, identifiers: list[str]
+) -> tuple[set[str], str]:
+    """The message IDs an invocation failed, and how (timed out, or failed): every message
+    when the whole batch failed, else the ones reported. Shared by the model and the
+    real-endpoint driver."""
+    if failed is EVERY_RECORD:
+        return set(identifiers), TIMED_OUT if outcome.kind == INVOCATION_TIMED_OUT else FAILED
+    return set(failed), FAILED
 
 
 def count_delivery(
