@@ -23,7 +23,6 @@ receipt as the value, and no failed order or filtered message was published. It 
 from __future__ import annotations
 
 import collections
-import contextlib
 import importlib
 import json
 import logging
@@ -33,7 +32,6 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +41,8 @@ from lambdakit.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, 
 from lambdakit.testing.kafka_cluster import KafkaClusterError, MockKafkaCluster
 
 sys.path.insert(0, str(Path(__file__).parent))  # the app is imported in run(), once Kafka is up
+
+from demo import moto_server
 
 READ_BACK_SECONDS = 20.0  # upper bound for reading the topic back; it takes well under 1 s
 
@@ -69,21 +69,6 @@ def main() -> int:
     except (DynamoDBLocalError, KafkaClusterError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto in server mode on a free loopback port, standing for Secrets Manager."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 _CO_VARARGS = 0x04
@@ -45,14 +45,20 @@ class Accepts:
         return self.varkw or name in self.keyword_only or name in by_keyword
 
 
-def unwrapped(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` with ``__wrapped__`` followed (``inspect.unwrap``'s rule, bounded)."""
+def wrapping_chain(function: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """``function``, then what it wraps, down its ``__wrapped__`` chain (``inspect.unwrap``'s
+    rule, bounded at 100 links)."""
     for _ in range(100):
-        inner = getattr(function, "__wrapped__", None)
-        if inner is None:
-            break
-        function = inner
-    return function
+        yield function
+        function = getattr(function, "__wrapped__", None)  # type: ignore[assignment]
+        if function is None:
+            return
+
+
+def unwrapped(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with ``__wrapped__`` followed to its end."""
+    *_, innermost = wrapping_chain(function)
+    return innermost
 
 
 def accepts(function: Callable[..., Any]) -> Accepts | None:

@@ -15,6 +15,7 @@ refused as surely as ``@idempotent`` directly over ``@process_batch``.
 
 from __future__ import annotations
 
+from lambdakit._internal.signature import wrapping_chain
 from lambdakit.errors import DecoratorOrderError
 
 TYPE_CHECKING = False
@@ -78,14 +79,10 @@ def marked(function: Callable[..., Any], attribute: str, default: Any) -> Any:
     """``attribute`` of ``function``, or of the first function down its ``__wrapped__`` chain
     that has it: a decorator that sets only ``__wrapped__`` (not ``functools.wraps``, which
     also copies the marks) does not hide what lambdakit put below it."""
-    current: Any = function
-    for _ in range(100):  # inspect.unwrap's bound on the chain
-        found = getattr(current, attribute, None)
+    for link in wrapping_chain(function):
+        found = getattr(link, attribute, None)
         if found is not None:
             return found
-        current = getattr(current, "__wrapped__", None)
-        if current is None:
-            break
     return default
 
 

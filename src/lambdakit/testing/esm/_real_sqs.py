@@ -440,10 +440,7 @@ class _RemotePoller:
                 summary.record(message_id, now, number, SUCCEEDED)
                 if message_id in deleted:
                     summary.deleted += 1
-            self._count_delivery(message_id, record)
-
-    def _count_delivery(self, message_id: str, record: dict[str, Any]) -> None:
-        count_delivery(self.mapping.summary, self._first_delivered, message_id, record)
+            count_delivery(summary, self._first_delivered, message_id, record)
 
     # --- batched requests ---------------------------------------------------------------------
 

@@ -192,10 +192,7 @@ class SQSPoller:
                 queue._delete(message)
                 summary.record(message_id, now, number, SUCCEEDED)
                 summary.deleted += 1
-            self._count_delivery(message_id, record)
-
-    def _count_delivery(self, message_id: str, record: dict[str, Any]) -> None:
-        count_delivery(self.mapping.summary, self._first_delivered, message_id, record)
+            count_delivery(summary, self._first_delivered, message_id, record)
 
 
 def failures_of(
