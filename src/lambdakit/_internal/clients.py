@@ -38,7 +38,7 @@ _SERVICE_ENV_NAMES = {
 # is full" warnings, and a TLS handshake each). Connections are opened only when needed.
 MAX_POOL_CONNECTIONS = 64
 
-_clients: dict[tuple[str, str | None, str | None, str | None, int], Any] = {}
+_clients: dict[tuple[str, str | None, str | None, str | None, str | None, int], Any] = {}
 _lock = allocate_lock()
 
 
@@ -47,11 +47,13 @@ def endpoint_env_var(service: str) -> str:
     return "AWS_ENDPOINT_URL_" + _SERVICE_ENV_NAMES.get(service, service.upper().replace("-", "_"))
 
 
-def client(service: str, *, region_name: str | None = None) -> Any:
-    """Return the shared boto3 client for ``service``, creating it on first use."""
+def client(service: str, *, region_name: str | None = None, endpoint_url: str | None = None) -> Any:
+    """Return the shared boto3 client for ``service`` (at ``endpoint_url`` when given, else where
+    the environment points), creating it on first use."""
     key = (
         service,
         region_name,
+        endpoint_url,
         os.environ.get(endpoint_env_var(service)),
         os.environ.get("AWS_ENDPOINT_URL"),
         os.getpid(),
@@ -68,6 +70,7 @@ def client(service: str, *, region_name: str | None = None) -> Any:
             found = boto3.session.Session().client(
                 service,
                 region_name=region_name,
+                endpoint_url=endpoint_url,
                 config=Config(retries=_retries(), max_pool_connections=MAX_POOL_CONNECTIONS),
             )
             _clients[key] = found

@@ -191,16 +191,11 @@ class SQSEventSource:
     def client(self) -> Any:
         """The boto3 SQS client (made on first use when none was given)."""
         if self._client is None:
-            if self._endpoint_url is None:
-                from lambdakit._internal.clients import client
+            from lambdakit._internal.clients import client
 
-                self._client = client("sqs", region_name=self._region_name)
-            else:
-                import boto3.session
-
-                self._client = boto3.session.Session().client(
-                    "sqs", endpoint_url=self._endpoint_url, region_name=self._region_name
-                )
+            self._client = client(
+                "sqs", region_name=self._region_name, endpoint_url=self._endpoint_url
+            )
         return self._client
 
     @property
