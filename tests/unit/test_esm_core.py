@@ -3,12 +3,13 @@ Lambda does, one invocation (timeout, async, what Lambda cannot serialise), cloc
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from lambdakit.errors import EventSourceMappingError
-from lambdakit.testing import FakeClock
+from lambdakit.testing import FakeClock, SQSQueue
 from lambdakit.testing.esm._invoke import RAISED, RETURNED, TIMED_OUT, invoke
 from lambdakit.testing.esm._mapping import EventSourceMapping, epoch_ms
 from lambdakit.testing.esm._responses import EVERY_RECORD, reported_failures
@@ -100,6 +101,26 @@ def test_a_response_lambda_cannot_serialise_fails_the_invocation() -> None:
     outcome = invoke(lambda event, context: {1, 2}, {}, FakeClock(), 3, 1)
     assert outcome.kind == RAISED
     assert isinstance(outcome.error, TypeError)
+
+
+def test_an_invocation_measures_the_handlers_cpu_and_wall_time_apart() -> None:
+    # What lambdakit.cost fits a handler profile from: waiting shows in wall time only.
+    def waits(event: dict[str, Any], context: Any) -> None:
+        time.sleep(0.02)
+
+    outcome = invoke(waits, {}, FakeClock(), 3, 1)
+    assert outcome.wall_seconds >= 0.02
+    assert outcome.cpu_seconds < outcome.wall_seconds / 2
+
+
+def test_the_summary_keeps_cpu_and_wall_time_per_invocation_in_order() -> None:
+    mapping = EventSourceMapping(
+        SQSQueue("orders"), lambda event, context: time.sleep(0.01 * len(event["Records"]))
+    )
+    mapping.call({"Records": [{}]}, ["m-1"])
+    mapping.call({"Records": [{}, {}, {}]}, ["m-2", "m-3", "m-4"])
+    assert len(mapping.summary.cpu_seconds) == len(mapping.summary.wall_seconds) == 2
+    assert mapping.summary.wall_seconds[1] > mapping.summary.wall_seconds[0] >= 0.01
 
 
 def test_async_handlers_run_to_completion() -> None:

@@ -1,5 +1,5 @@
 """One invocation of the handler as Lambda makes it: a copy of the event, a context counting
-down on the mapping's clock, the CPU time measured, and a run past the function timeout
+down on the mapping's clock, the CPU and wall time measured, and a run past the function timeout
 treated as a timeout whatever the handler returned."""
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ TIMED_OUT = "timed_out"
 @dataclass(frozen=True)
 class Outcome:
     """How an invocation ended: ``kind`` (returned, raised, timed_out), the handler's
-    response (returned only), its exception (raised only), its CPU and simulated seconds."""
+    response (returned only), its exception (raised only), its CPU seconds, its real (wall)
+    seconds, and the simulated seconds that passed on the mapping's clock."""
 
     kind: str
     response: Any = None
     error: BaseException | None = None
     cpu_seconds: float = 0.0
     seconds: float = 0.0
+    wall_seconds: float = 0.0
 
 
 def invoke(
@@ -44,18 +46,21 @@ def invoke(
         clock=clock,
         aws_request_id=f"esm-invocation-{number}",
     )
+    event = copy.deepcopy(
+        event
+    )  # before the timers: the copy is the model's work, not the handler's
     started = clock()
-    cpu = time.process_time()
+    timers = (time.process_time(), time.perf_counter())
     try:
-        response = handler(copy.deepcopy(event), context)
+        response = handler(event, context)
         if hasattr(response, "__await__"):
             import asyncio
 
             response = asyncio.run(_awaited(response))
         json.dumps(response)  # Lambda serialises the response: Runtime.MarshalError otherwise
     except Exception as exc:  # the invocation failed; KeyboardInterrupt and the like propagate
-        return _ended(RAISED, None, exc, cpu, clock() - started, function_timeout)
-    return _ended(RETURNED, response, None, cpu, clock() - started, function_timeout)
+        return _ended(RAISED, None, exc, timers, clock() - started, function_timeout)
+    return _ended(RETURNED, response, None, timers, clock() - started, function_timeout)
 
 
 async def _awaited(awaitable: Any) -> Any:
@@ -63,9 +68,15 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 def _ended(
-    kind: str, response: Any, error: BaseException | None, cpu: float, seconds: float, limit: float
+    kind: str,
+    response: Any,
+    error: BaseException | None,
+    timers: tuple[float, float],
+    seconds: float,
+    limit: float,
 ) -> Outcome:
-    spent = time.process_time() - cpu
+    cpu = time.process_time() - timers[0]
+    wall = time.perf_counter() - timers[1]
     if seconds > limit:
-        return Outcome(TIMED_OUT, None, None, spent, seconds)
-    return Outcome(kind, response, error, spent, seconds)
+        return Outcome(TIMED_OUT, None, None, cpu, seconds, wall)
+    return Outcome(kind, response, error, cpu, seconds, wall)

@@ -151,6 +151,7 @@ class EventSourceMapping:
             self.handler, event, self.clock, self.function_timeout, self.summary.invocations
         )
         self.summary.cpu_seconds.append(outcome.cpu_seconds)
+        self.summary.wall_seconds.append(outcome.wall_seconds)
         if outcome.kind != RETURNED:
             return outcome, EVERY_RECORD
         if not self.report_batch_item_failures:

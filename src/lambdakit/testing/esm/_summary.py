@@ -35,7 +35,9 @@ class Summary:
     in AWS's documented shape; ``duplicates_delivered`` deliveries of a message body already
     delivered under another id; ``max_receive_count`` the highest receive count seen;
     ``history`` every delivery by message id (SQS, Kafka ``topic-partition@offset``) or
-    sequence number (streams). ``cpu_seconds`` is the handler's CPU time per invocation.
+    sequence number (streams). ``cpu_seconds`` and ``wall_seconds`` are the handler's CPU time
+    and real elapsed time per invocation, in invocation order (``lambdakit.cost.fit_summary``
+    fits a handler profile from them).
     """
 
     invocations: int = 0
@@ -50,6 +52,7 @@ class Summary:
     max_receive_count: int = 0
     history: dict[str, list[Delivery]] = field(default_factory=dict)
     cpu_seconds: list[float] = field(default_factory=list)
+    wall_seconds: list[float] = field(default_factory=list)
 
     @property
     def cpu_seconds_per_record(self) -> float:
