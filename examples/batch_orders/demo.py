@@ -17,6 +17,12 @@ for the topic the app publishes to. Creates the orders queue with a dead-letter 
 ``ReportBatchItemFailures``, the template's filter criteria) and invokes ``app.handler`` until
 the queue is drained. The summary table compares each count with what was sent; the demo exits
 1 on any mismatch.
+
+It ends with what the function would cost at 10 million messages a day (``lambdakit.cost``):
+the handler profile is fitted from this run's own measurements (CPU and wall time of every
+invocation, the app's import in a fresh interpreter), the workload has this run's shape
+(message size, the share filtered and poison, the template's ``maxReceiveCount``), and the
+planner recommends a setting. ``--cost-html FILE`` also writes the report page.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
 import importlib
 import json
 import logging
@@ -48,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the app is imported in run(), 
 # ten orders (DynamoDB writes, a Kafka flush) never outlives it on a slow machine.
 VISIBILITY_TIMEOUT = 3
 MAX_RECEIVE_COUNT = 3
+TEMPLATE_VISIBILITY_TIMEOUT = 180  # template.yaml: the queue a deployed function reads
 RUN_LIMIT_SECONDS = 300.0
 
 
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-url", help="SQS and Secrets Manager endpoint (default: moto)")
     parser.add_argument("--messages", type=int, default=1000, help="how many to send (1000)")
     parser.add_argument("--seed", type=int, default=7, help="what the orders look like")
+    parser.add_argument("--cost-html", help="also write the cost report page to this file")
     args = parser.parse_args(argv)
     # Failed records are logged by process_batch with their tracebacks; 150 of them would bury
     # the summary. The counts below say what failed.
@@ -67,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             ddb = stack.enter_context(server)
             endpoint = args.endpoint_url or stack.enter_context(moto_server())
             kafka = stack.enter_context(MockKafkaCluster())
-            return run(ddb, endpoint, kafka, args.messages, random.Random(args.seed))
+            return run(
+                ddb, endpoint, kafka, args.messages, random.Random(args.seed), args.cost_html
+            )
     except (DynamoDBLocalError, KafkaClusterError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
@@ -110,7 +121,12 @@ def plan(count: int, rng: random.Random) -> list[tuple[str, str]]:
 
 
 def run(
-    ddb: DynamoDBLocal, endpoint: str, kafka: MockKafkaCluster, count: int, rng: random.Random
+    ddb: DynamoDBLocal,
+    endpoint: str,
+    kafka: MockKafkaCluster,
+    count: int,
+    rng: random.Random,
+    cost_html: str | None = None,
 ) -> int:
     os.environ.update(
         AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url,
@@ -182,7 +198,9 @@ def run(
         print(file=sys.stderr)
     app.producer.close()  # everything is acknowledged already: flush_kafka waited for it
     published = kafka.messages(app.ORDERS_TOPIC)
-    return report(app, summary, sent, messages, published, elapsed)
+    status = report(app, summary, sent, messages, published, elapsed)
+    cost(summary, messages, cost_html)
+    return status
 
 
 def progress(total: int) -> Any:
@@ -248,13 +266,55 @@ def report(
         mark = "ok" if counted == expected else "MISMATCH"
         problems += counted != expected
         print(f"  {name:<24} {counted:>8} {expected:>9}  {mark:<8} {note}")
-    per_record = summary.cpu_seconds_per_record * 1e3
-    print(f"\nHandler CPU time: {per_record:.2f} ms per record delivered (measured).")
     if problems:
         print(f"\n{problems} count(s) differ from what was sent.", file=sys.stderr)
         return 1
     print("Every count matches what was sent.")
     return 0
+
+
+COST_MESSAGES_PER_DAY = 10_000_000
+COST_MAX_LATENCY_S = 10.0  # an order is charged within 10 s of being sent, at the 99th percentile
+
+
+def cost(summary: Summary, messages: list[tuple[str, str]], html: str | None) -> None:
+    """What the function would cost at 10 million messages a day, planned from this run: the
+    handler profile fitted from every invocation's CPU and wall time (against local servers, so
+    real DynamoDB and MSK latencies will add waiting time), INIT from the app's import in a
+    fresh interpreter, and a workload shaped like the messages sent."""
+    from lambdakit.cost import Workload, fit_summary, measure_init, plan, plan_html, plan_text
+    from lambdakit.errors import CostInputError
+
+    try:
+        measured = fit_summary(summary)
+    except CostInputError as exc:  # e.g. every invocation had the same batch size
+        print(f"\nNo cost estimate: {exc}")
+        return
+    init = measure_init("app")
+    profile = dataclasses.replace(
+        measured.profile,
+        init_ms=init.ms,
+        base_memory_mb=init.rss_mb,
+        source=f"measured by make demo ({summary.invocations} invocations)",
+    )
+    reaching = [body for kind, body in messages if kind != "other"]
+    workload = Workload.per_day(
+        COST_MESSAGES_PER_DAY,
+        message_bytes=round(sum(len(body.encode()) for _, body in messages) / len(messages)),
+        filter_pass=len(reaching) / len(messages),
+        poison_rate=sum(kind == "poison" for kind, _ in messages) / len(reaching),
+        max_receive_count=MAX_RECEIVE_COUNT,
+        visibility_timeout_s=TEMPLATE_VISIBILITY_TIMEOUT,
+    )
+    result = plan(workload, profile, max_latency_s=COST_MAX_LATENCY_S)
+    print(
+        f"\nCost at {COST_MESSAGES_PER_DAY:,} messages a day, from this run's measurements "
+        f"(fit r\u00b2 {measured.r_squared:.2f} over {len(measured.points)} batch sizes):\n"
+    )
+    print(plan_text(result, top=5, backlog=1_000_000))
+    if html:
+        Path(html).write_text(plan_html(result, top=10, backlog=1_000_000), encoding="utf-8")
+        print(f"\nReport page: {html}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The ``lambdakit`` command: one subcommand per utility; for now ``lambdakit filter check``.
+"""The ``lambdakit`` command: one subcommand per utility (``lambdakit filter check``,
+``lambdakit cost compat|plan|measure``).
 
 This module holds the parser, the text ``--help`` prints, and what every subcommand shares
 (reading JSON arguments, exit statuses, reporting invalid input). Each subcommand's work lives
-in its own module (``lambdakit._cli_filter``), imported only when that subcommand runs, so
-``lambdakit --help`` and ``lambdakit --version`` load nothing else.
+in its own module (``lambdakit._cli_filter``, ``lambdakit._cli_cost``), imported only when that
+subcommand runs, so ``lambdakit --help`` and ``lambdakit --version`` load nothing else.
 
 Help text is written here as plain text, never taken from docstrings: argparse prints it as
 written, and reST markup (double backticks, ``:class:`` roles) reads as noise in a terminal.
@@ -19,13 +20,18 @@ from lambdakit.errors import LambdakitError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_INVALID = 0, 1, 2
 
 # The module that runs each command (its ``run(arguments) -> exit status``).
-_COMMANDS = {("filter", "check"): "lambdakit._cli_filter"}
+_COMMANDS = {
+    ("filter", "check"): "lambdakit._cli_filter",
+    ("cost", "compat"): "lambdakit._cli_cost",
+    ("cost", "plan"): "lambdakit._cli_cost",
+    ("cost", "measure"): "lambdakit._cli_cost",
+}
 
 _DESCRIPTION = "lambdakit: utilities for AWS Lambda functions. Each command has --help."
 
@@ -46,6 +52,56 @@ than the template's or --source is invalid input.
 
 Exit status: 0 when every record matches, 1 when any does not (with the
 reason), 2 for invalid input (the message is on standard error)."""
+
+_COST = """\
+Cost and capacity of SQS -> Lambda processing: reproduce AWS's
+aws-lambda-sqs-cost-estimator (compat), plan the cheapest settings for a
+workload (plan), or measure the handler profile that plan uses (measure)."""
+
+_COST_COMPAT = """\
+Reads the input.prop file of AWS's aws-lambda-sqs-cost-estimator and prints
+its numbers: for each batch size, the memory and duration of an invocation
+and the monthly Lambda cost on x86_64 and arm64 at each volume of its grid
+(0.1 to 250 million messages a day), with its conventions: 30.41 days a
+month, its prices, the free tier applied to each row.
+
+--json prints {"rows": [...]}, one row per (batch size, volume). --html FILE
+writes a page with the estimator's charts (needs lambdakit[cost]).
+
+Exit status: 0, or 2 for invalid input (the message names the file line)."""
+
+_COST_PLAN = """\
+Prices every combination of the settings to explore (batch sizes, batching
+windows, memory sizes, architectures, in-handler concurrency) for a workload
+and a handler profile, and recommends the cheapest that keeps up and meets
+--max-latency: Lambda compute and requests, INIT, every SQS request, event
+pollers; concurrency at the busiest hour, end-to-end latency, and the time to
+drain --backlog messages.
+
+The handler profile is given with the profile options (milliseconds of CPU
+at one full vCPU, milliseconds of waiting, megabytes), or read from the JSON
+that 'lambdakit cost measure --json' prints (--measured FILE), not both.
+
+Lists are comma-separated (--memory 512,1024,1769). Prices are the package's
+dated us-east-1 table unless --prices FILE overrides them; the report prints
+the price date and every assumption the model makes.
+
+Exit status: 0 with a recommendation, 1 when no setting keeps up or meets
+--max-latency (the table says why), 2 for invalid input."""
+
+_COST_MEASURE = """\
+Runs your handler (module:function, imported from the current directory) on
+SQS batches built from the records of --events (one JSON value a line: a
+message body, or a whole SQS record) at several batch sizes, repeats each,
+and fits a line: overhead per invocation plus time per record, CPU and
+waiting apart, and memory per record (traced allocations). INIT is the time
+to import the handler's module in a fresh interpreter. Prints the points,
+the fit and its residuals; --json prints what 'lambdakit cost plan
+--measured FILE' reads.
+
+The handler runs for real: it must not reach production resources.
+
+Exit status: 0, or 2 for invalid input."""
 
 
 class InvalidInput(LambdakitError):
@@ -112,7 +168,227 @@ def _parser() -> argparse.ArgumentParser:
         choices=("sqs", "kinesis", "dynamodb", "kafka", "mq"),
         help="see records as Lambda does for this source (must agree with the template's)",
     )
+    _cost_parser(commands)
     return parser
+
+
+def _cost_parser(commands: Any) -> None:
+    """The ``lambdakit cost`` commands. Options read numbers only (the message names the option
+    when one is not a number); their bounds are the planner's, checked where its inputs are built,
+    and ``lambdakit._cli_cost`` names the option in those messages too."""
+    cost = commands.add_parser(
+        "cost",
+        help="SQS -> Lambda cost and capacity planner",
+        description=_COST,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = cost.add_subparsers(dest="action", required=True, metavar="ACTION")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    compat = actions.add_parser(
+        "compat",
+        help="reproduce aws-lambda-sqs-cost-estimator from its input.prop",
+        description=_COST_COMPAT,
+        formatter_class=raw,
+    )
+    compat.add_argument("input", metavar="INPUT.prop", help="the estimator's input file")
+    _output_options(compat)
+
+    plan = actions.add_parser(
+        "plan",
+        help="the cheapest settings for a workload, with capacity and latency",
+        description=_COST_PLAN,
+        formatter_class=raw,
+    )
+    workload = plan.add_argument_group("workload")
+    rate = workload.add_mutually_exclusive_group(required=True)
+    rate.add_argument("--rate", type=_number, metavar="MSG/S", help="mean messages per second")
+    rate.add_argument("--per-day", type=_number, metavar="N", help="messages per day")
+    workload.add_argument(
+        "--message-bytes", type=_whole, metavar="BYTES", help="mean message size (default 1024)"
+    )
+    workload.add_argument("--fifo", action="store_true", help="a FIFO queue (default standard)")
+    workload.add_argument(
+        "--groups", type=_whole, metavar="N", help="active FIFO message groups (default: many)"
+    )
+    workload.add_argument(
+        "--filter-pass",
+        type=_number,
+        metavar="FRACTION",
+        help="fraction of messages the mapping's filter passes to the function (default 1)",
+    )
+    workload.add_argument(
+        "--failure-rate",
+        type=_number,
+        metavar="FRACTION",
+        help="chance that one attempt at a record fails and is retried (default 0)",
+    )
+    workload.add_argument(
+        "--poison-rate",
+        type=_number,
+        metavar="FRACTION",
+        help="fraction of messages that fail every attempt and go to the DLQ (default 0)",
+    )
+    workload.add_argument(
+        "--max-receive-count",
+        type=_whole_or_none,
+        default=argparse.SUPPRESS,  # absent unless given: 'none' (no DLQ) is a value
+        metavar="N",
+        help="the queue's redrive maxReceiveCount, or 'none' without a DLQ (default 5)",
+    )
+    workload.add_argument(
+        "--visibility-timeout",
+        type=_number,
+        metavar="SECONDS",
+        help="the queue's visibility timeout (default 30)",
+    )
+    workload.add_argument(
+        "--daily-profile",
+        type=_numbers,
+        metavar="W0,...,W23",
+        help="24 hourly weights shaping the day (any scale); capacity follows the busiest hour",
+    )
+
+    settings = plan.add_argument_group("settings to explore (every combination)")
+    settings.add_argument(
+        "--batch-sizes",
+        type=_wholes,
+        metavar="LIST",
+        help="BatchSize values (default 1,10,50,100,500,1000)",
+    )
+    settings.add_argument(
+        "--windows",
+        type=_numbers,
+        metavar="LIST",
+        help="MaximumBatchingWindowInSeconds values (default 0,1,5,20)",
+    )
+    settings.add_argument(
+        "--memory",
+        type=_wholes,
+        metavar="LIST",
+        help="memory sizes in MB (default 128,256,512,1024,1769,3008)",
+    )
+    settings.add_argument(
+        "--arch", type=_names, metavar="LIST", help="architectures (default x86_64,arm64)"
+    )
+    settings.add_argument(
+        "--concurrency",
+        type=_wholes,
+        metavar="LIST",
+        help="records a handler works on at once (default 1)",
+    )
+    settings.add_argument(
+        "--max-concurrency",
+        type=_whole,
+        metavar="N",
+        help="the mapping's ScalingConfig MaximumConcurrency (default unset)",
+    )
+    settings.add_argument(
+        "--provisioned-pollers",
+        type=_whole,
+        metavar="N",
+        help="provisioned mode's minimum pollers (needs provisioned_poller_hour in --prices)",
+    )
+
+    profile = plan.add_argument_group("handler profile (given, or --measured)")
+    profile.add_argument(
+        "--measured", metavar="FILE", help="the JSON of 'lambdakit cost measure --json'"
+    )
+    for option, what in (
+        ("--overhead-ms", "CPU ms per invocation, at one full vCPU"),
+        ("--overhead-io-ms", "waiting ms per invocation"),
+        ("--cpu-ms-per-record", "CPU ms per record, at one full vCPU"),
+        ("--io-ms-per-record", "waiting ms per record"),
+        ("--mb-per-record", "memory each record of a batch adds, MB"),
+        ("--base-memory-mb", "memory used with an empty batch, MB"),
+        ("--init-ms", "INIT duration, ms"),
+    ):
+        profile.add_argument(option, type=_number, metavar="N", help=f"{what} (default 0)")
+
+    target = plan.add_argument_group("target, account and prices")
+    target.add_argument(
+        "--max-latency", type=_number, metavar="SECONDS", help="p99 end-to-end latency target"
+    )
+    target.add_argument(
+        "--backlog", type=_whole, metavar="N", help="report the time to drain N queued messages"
+    )
+    target.add_argument(
+        "--account-concurrency",
+        type=_whole,
+        metavar="N",
+        help="the account's concurrency quota (default 1000)",
+    )
+    target.add_argument("--prices", metavar="FILE", help="a JSON file overriding prices")
+    target.add_argument(
+        "--top", type=_whole, default=10, metavar="N", help="settings in the table (default 10)"
+    )
+    _output_options(plan)
+
+    measure = actions.add_parser(
+        "measure",
+        help="measure a handler's profile for plan",
+        description=_COST_MEASURE,
+        formatter_class=raw,
+    )
+    measure.add_argument("handler", metavar="module:handler", help="the handler to run")
+    measure.add_argument(
+        "--events", required=True, metavar="FILE", help="sample records, one JSON value a line"
+    )
+    measure.add_argument(
+        "--batch-sizes",
+        type=_wholes,
+        metavar="LIST",
+        help="batch sizes to run (default 1,2,5,10,20,50)",
+    )
+    measure.add_argument(
+        "--repeats", type=_whole, metavar="N", help="runs per batch size (default 5)"
+    )
+    measure.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--html", metavar="FILE", help="also write a self-contained HTML report (lambdakit[cost])"
+    )
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _whole_or_none(text: str) -> int | None:
+    return None if text.strip().lower() == "none" else _whole(text)
+
+
+def _listed(text: str, parse: Callable[[str], Any]) -> tuple[Any, ...]:
+    """Each comma-separated item of ``text`` read by ``parse``; the message quotes the item."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list: {text!r}")
+    return tuple(parse(item) for item in items)
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    return _listed(text, _number)
+
+
+def _wholes(text: str) -> tuple[int, ...]:
+    return _listed(text, _whole)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return _listed(text, str)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,8 @@ __all__ = [
     "SecretsConfigurationError",
     "SecretsError",
     "BatchConfigurationError",
+    "CostError",
+    "CostInputError",
     "DecoratorOrderError",
     "MissingDependencyError",
     "BatchError",
@@ -316,3 +318,46 @@ class KafkaDeliveryError(KafkaError):
         self.failed = failed
         self.undelivered = produced - delivered - failed
         self.errors = errors
+
+
+# --- cost ----------------------------------------------------------------------------------
+
+
+class CostError(LambdakitError):
+    """Base class of the errors raised by the cost and capacity planner (``lambdakit.cost``)."""
+
+
+class CostInputError(CostError, ValueError):
+    """A planner input that cannot be used: a negative rate, a batch size of 0, a memory size
+    Lambda does not offer, a malformed ``input.prop`` line, an unfittable measurement.
+
+    ``field`` names the input (``batch_size``, ``workload.failure_rate``); ``source`` and
+    ``line`` say where it was read from when it came from a file, so the message a user sees
+    points at the line to fix (``input.prop:7: max_batch_size: not an integer: '1e3'``);
+    ``reason`` is the message without them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        source: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.reason = message
+        self.field = field
+        self.source = source
+        self.line = line
+        where = (
+            f"{source}:{line}: "
+            if source is not None and line is not None
+            else (f"{source}: " if source is not None else "")
+        )
+        named = f"{field}: " if field is not None else ""
+        super().__init__(f"{where}{named}{message}")
+
+    def located(self, source: str, line: int | None = None) -> CostInputError:
+        """The same error, said to come from ``source`` (a file) at ``line``: for readers that
+        check a value with the shared checks and then point at where it was written."""
+        return CostInputError(self.reason, field=self.field, source=source, line=line)

@@ -259,12 +259,16 @@ def test_without_a_kafka_bootstrap_the_function_refuses_to_load(
         sys.modules.pop("app", None)
 
 
-def test_the_showcase_drains_the_queue_and_every_count_matches_what_was_sent() -> None:
+def test_the_showcase_drains_the_queue_and_every_count_matches_what_was_sent(
+    tmp_path: Path,
+) -> None:
     """`make demo` (here with 200 messages instead of 1,000): duplicates, poison messages and
-    messages the filter drops, through SQSEventSource on moto, DynamoDB Local and Kafka."""
+    messages the filter drops, through SQSEventSource on moto, DynamoDB Local and Kafka; then
+    the cost of its own measured run at 10 million messages a day."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "ORDERS_", "AWS_"))}
+    page = tmp_path / "cost.html"
     out = subprocess.run(
-        [sys.executable, str(EXAMPLE / "demo.py"), "--messages", "200"],
+        [sys.executable, str(EXAMPLE / "demo.py"), "--messages", "200", "--cost-html", str(page)],
         capture_output=True,
         text=True,
         env=env,
@@ -276,6 +280,13 @@ def test_the_showcase_drains_the_queue_and_every_count_matches_what_was_sent() -
         [line] = [line for line in out.stdout.splitlines() if line.strip().startswith(row)]
         assert " ok " in line, line
     assert "pk_demo_" not in out.stdout + out.stderr  # the key itself is never shown
+    cost = out.stdout.split("Every count matches what was sent.", 1)[1]
+    assert "Cost at 10,000,000 messages a day, from this run's measurements" in cost
+    assert "Handler (measured by make demo" in cost
+    assert "Prices: us-east-1, dated" in cost
+    assert "Recommendation: batch" in cost
+    assert "80.0% pass the filter" in cost
+    assert "Plotly" in page.read_text(encoding="utf-8")
 
 
 def test_the_showcase_exits_1_when_a_count_differs() -> None:

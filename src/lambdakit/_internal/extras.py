@@ -21,6 +21,7 @@ EXTRAS = {
     "kafka": ("confluent_kafka", "confluent-kafka"),
     "kafka-python": ("kafka", "kafka-python"),
     "msk": ("aws_msk_iam_sasl_signer", "aws-msk-iam-sasl-signer-python"),
+    "cost": ("plotly", "plotly"),
 }
 
 
