@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_INVALID = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a command killed by SIGPIPE
 
 # The module that runs each command (its ``run(arguments) -> exit status``).
 _COMMANDS = {
@@ -407,6 +408,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LambdakitError as exc:  # the input is wrong: a pattern, a template, an event
         print(f"lambdakit {' '.join(words)}: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # the reader left (`| head`): nothing more to say, no traceback
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit does not fail
+    a second time on the closed pipe (the recipe of Python's ``signal`` docs)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

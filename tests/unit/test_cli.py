@@ -345,3 +345,18 @@ class TestArguments:
             capsys, "--pattern", '{"detail": {"state": ["running"]}}', "--event", event
         )
         assert (code, out) == (0, "match\n")
+
+
+def test_a_reader_that_stops_reading_early_gets_no_traceback() -> None:
+    # `lambdakit cost plan --json | head -c 100`: the pipe closes while the JSON is written
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "lambdakit.cli", "cost", "plan", "--per-day", "1000000", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    assert reader.stdout.read(100)
+    reader.stdout.close()
+    _, errors = reader.communicate(timeout=60)
+    assert b"Traceback" not in errors
+    assert reader.returncode == cli.EXIT_BROKEN_PIPE

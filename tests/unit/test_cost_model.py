@@ -9,11 +9,12 @@ rate that fills the batch, so that the effective batch is exactly the configured
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from lambdakit.cost import Account, Assumptions, Config, Estimate, HandlerProfile, Workload
-from lambdakit.cost._model import drain_seconds, estimate
+from lambdakit.cost._model import drain_seconds, erlang_c, estimate, queue_wait_s
 from lambdakit.cost._prices import DEFAULT_PRICES, Prices
 from lambdakit.cost._types import Architecture
 from lambdakit.errors import CostInputError
@@ -564,6 +565,33 @@ def test_latency_counts_no_more_retries_than_max_receive_count_allows() -> None:
     workload = Workload(1.0, failure_rate=0.5, max_receive_count=2, visibility_timeout_s=30)
     est = run(workload, Config(batch_size=100, window_s=5), LATENCY_PROFILE)
     assert est.latency_p99_s == pytest.approx(5.15 + 30)
+
+
+def test_the_chance_to_wait_for_a_slot_is_erlang_c() -> None:
+    # one server: P(wait) = load; two servers: a^2 / (2 + a)
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert erlang_c(1_250, 20.0) == 0.0  # far below the limit nobody waits
+
+
+def test_a_batch_waits_for_a_slot_by_the_erlang_c_tail() -> None:
+    # M/M/1 at 0.5 batches/s of 1 s: P(wait > t) = 0.5 e^(-0.5 t); the p99 wait solves
+    # 0.5 e^(-0.5 t) = 0.01: t = 2 ln 50
+    assert queue_wait_s(0.99, 0.5, 1000, 1) == pytest.approx(2 * math.log(50))
+    assert queue_wait_s(0.50, 0.5, 1000, 1) == 0.0  # half the batches never wait
+    assert queue_wait_s(0.99, 1.0, 1000, 1) == math.inf  # at the limit: never served in time
+
+
+def test_latency_grows_as_the_concurrency_needed_nears_the_limit() -> None:
+    # 200 msg/s in batches of 10 taking ~1.03 s need ~20.6 concurrent invocations
+    profile = HandlerProfile(overhead_cpu_ms=10, cpu_ms_per_record=2, io_ms_per_record=100)
+    config = Config(batch_size=10, window_s=1, memory_mb=1769)
+    roomy = run(Workload(200.0), config, profile)
+    tight = run(Workload(200.0), replace(config, max_concurrency=21), profile)
+    assert tight.concurrency == pytest.approx(roomy.concurrency)
+    assert tight.feasible
+    assert tight.latency_p99_s > roomy.latency_p99_s + 1  # queueing at 98% of the limit
+    assert roomy.latency_p99_s == pytest.approx(0.99 * 0.05 + roomy.duration_ms / 1000)
 
 
 # --- 12. drain time -------------------------------------------------------------------------

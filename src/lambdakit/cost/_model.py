@@ -555,22 +555,66 @@ def retries_at(quantile: float, retry_failure: float, max_receive_count: int | N
     return retries
 
 
+def queue_wait_s(
+    quantile: float, invocations_per_second: float, duration_ms: float, limit: int
+) -> float:
+    """How long the ``quantile``-th batch waits for a free invocation slot when the mapping
+    runs at most ``limit`` at once: the Erlang C (M/M/c) waiting time, c = ``limit`` servers,
+    each busy for one duration. P(wait > t) = C e^(-(c/D - rate) t), so the quantile's wait is
+    ln(C / (1 - quantile)) / (c/D - rate) when C > 1 - quantile, else 0.
+
+    Far below the limit the wait is nil; it grows without bound as the concurrency needed
+    approaches the limit (at or over it the setting is infeasible: ``inf``). Assumption:
+    batches arrive at random (Poisson); durations are taken as exponential, which makes the
+    wait about twice what constant durations give, so the term errs on the late side.
+    Source: the Erlang C formula (A. K. Erlang, 1917; any queueing text).
+    """
+    if invocations_per_second <= 0 or duration_ms <= 0:
+        return 0.0
+    service_s = duration_ms / 1000
+    load = invocations_per_second * service_s  # erlangs: the concurrency needed
+    if load >= limit:
+        return math.inf
+    waiting = erlang_c(limit, load)
+    tail = 1 - quantile
+    if waiting <= tail:
+        return 0.0
+    return math.log(waiting / tail) / (limit / service_s - invocations_per_second)
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """The probability that an arrival waits in an M/M/c queue with ``servers`` and ``load``
+    erlangs (< servers), through the Erlang B recursion B(k) = a B(k-1) / (k + a B(k-1)),
+    which is numerically stable; it stops early once B is negligible (then C is too), so a
+    limit of 20,000 costs only about ``load`` steps."""
+    blocking = 1.0
+    for k in range(1, servers + 1):
+        blocking = load * blocking / (k + load * blocking)
+        if blocking < 1e-15 and k > load:
+            return 0.0
+    return servers * blocking / (servers - load * (1 - blocking))
+
+
 def latency_s(
     quantile: float,
     workload: Workload,
     fill_s: float,
     duration_ms: float,
     retry_failure: float,
+    queue_s: float = 0.0,
 ) -> float:
     """End-to-end latency of the ``quantile``-th healthy message: the wait for its batch to
-    close (uniform on [0, T], so quantile x T; T = :func:`batch_fill_seconds`), one
-    invocation, and a visibility timeout per retry (:func:`retries_at`); a failed message
+    close (uniform on [0, T], so quantile x T; T = :func:`batch_fill_seconds`), the batch's
+    wait for a free invocation slot (``queue_s``, :func:`queue_wait_s` at the same quantile),
+    one invocation, and a visibility timeout per retry (:func:`retries_at`); a failed message
     becomes visible again when its visibility timeout ends
     (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html).
-    Assumption: no queueing behind a busy mapping (a setting that needs more concurrency than
-    it has is infeasible instead)."""
+    Assumption: the quantiles of the parts are added, which overstates the quantile of their
+    sum a little (they are not all at their worst at once)."""
     retries = retries_at(quantile, retry_failure, workload.max_receive_count)
-    return quantile * fill_s + duration_ms / 1000 + retries * workload.visibility_timeout_s
+    return (
+        quantile * fill_s + queue_s + duration_ms / 1000 + retries * workload.visibility_timeout_s
+    )
 
 
 # --- 12. drain time -------------------------------------------------------------------------
@@ -774,10 +818,20 @@ def estimate(
         concurrency_limit=limit,
         scale_up_per_minute=scale_up_per_minute(config),
         latency_p50_s=latency_s(
-            P50, workload, fill_s, busiest.duration_ms, busiest.fate.retry_failure
+            P50,
+            workload,
+            fill_s,
+            busiest.duration_ms,
+            busiest.fate.retry_failure,
+            queue_wait_s(P50, busiest.invocations, busiest.duration_ms, limit),
         ),
         latency_p99_s=latency_s(
-            P99, workload, fill_s, busiest.duration_ms, busiest.fate.retry_failure
+            P99,
+            workload,
+            fill_s,
+            busiest.duration_ms,
+            busiest.fate.retry_failure,
+            queue_wait_s(P99, busiest.invocations, busiest.duration_ms, limit),
         ),
         feasible=not problems,
         problems=tuple(problems),
