@@ -50,6 +50,7 @@ __all__ = [
     "LambdakitError",
     "NotABatchEventError",
     "UnknownEventSourceError",
+    "WarmUpConfigurationError",
 ]
 
 
@@ -99,6 +100,12 @@ class EventSourceMappingError(EventError, ValueError):
     """A ``lambdakit.testing.esm`` model was given options AWS would refuse (a batch size over
     the source's limit, a batching window over 300 s, an option the source does not have), or
     was driven in a way it cannot be (two different clocks)."""
+
+
+class WarmUpConfigurationError(LambdakitError, ValueError):
+    """``lambdakit.warm_up`` was given something it can never warm, or a budget that is not a
+    number of seconds: a mistake in the code that calls it, refused on every cold start alike
+    (a slow or failing dependency never raises: it is logged and left lazy)."""
 
 
 # --- batch ---------------------------------------------------------------------------------

@@ -10,24 +10,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Callable
     from typing import Any
 
 _WRAPPER_ASSIGNMENTS = ("__module__", "__name__", "__qualname__", "__doc__")
-
-
-_loggers: dict[str, logging.Logger] = {}
-
-
-def get_logger(name: str) -> logging.Logger:
-    """``logging.getLogger(name)``, importing logging on the first call only."""
-    found = _loggers.get(name)
-    if found is None:
-        import logging
-
-        found = _loggers[name] = logging.getLogger(name)
-    return found
 
 
 def wraps(wrapper: Callable[..., Any], wrapped: Callable[..., Any]) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def after_restore(callback: Callable[[], None]) -> bool:
     """Register ``callback`` to run after a SnapStart restore; ``False`` without SnapStart."""
     try:
-        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+        from snapshot_restore_py import register_after_restore
     except ImportError:
         return False
     register_after_restore(callback)

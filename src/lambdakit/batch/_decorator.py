@@ -11,7 +11,8 @@ from lambdakit._internal.invocation import (
     current_context,
     current_margin_ms,
 )
-from lambdakit._internal.lazy import get_logger, wraps
+from lambdakit._internal.lazy import wraps
+from lambdakit._internal.logs import get_logger
 from lambdakit._internal.reprs import safe_repr
 from lambdakit._internal.signature import accepts, describe
 from lambdakit._internal.stacking import LAMBDA_HANDLER, check_stack, mark, supplied_to

@@ -13,7 +13,7 @@ from _thread import allocate_lock
 from itertools import compress, filterfalse
 
 from lambdakit._internal.deadline import deadline_of
-from lambdakit._internal.lazy import get_logger
+from lambdakit._internal.logs import get_logger
 from lambdakit._internal.reprs import safe_repr
 from lambdakit.batch._sources import GROUPED, INDEPENDENT
 

@@ -33,7 +33,9 @@ from lambdakit._internal.invocation import (
     current_margin_ms,
     remaining_seconds,
 )
-from lambdakit._internal.lazy import get_logger, wraps
+from lambdakit._internal.lazy import wraps
+from lambdakit._internal.logs import get_logger
+from lambdakit._internal.metrics import DUPLICATES_ANSWERED, count
 from lambdakit._internal.stacking import check_stack, mark
 from lambdakit.errors import (
     IdempotencyAlreadyInProgressError,
@@ -252,7 +254,10 @@ class Idempotency:
             )
 
     def _replay(self, found: StoredRecord, validation: str | None) -> Call:
+        """A stored result answers this call (a duplicate): counted for the batch summary and
+        metrics (``DuplicatesAnswered``), whichever way it was found."""
         self._check(found, validation)
+        count(DUPLICATES_ANSWERED)
         if self.cache is not None:
             self.cache.put(found)
         return Call(self, None, None, replay=load_result(found.data, self.output_type))

@@ -40,6 +40,8 @@ _RELEASE_CONDITION = "#status = :inprogress AND #token = :token"
 # DynamoDB's item size limit; a result that does not fit cannot be stored.
 MAX_ITEM_BYTES = 400 * 1024
 _TAKEN = StoredRecord("", INPROGRESS, 0)  # sentinel: the conditional write succeeded
+# What warm() reads: not a key @idempotent makes (those are "<prefix>#<hash>").
+WARM_UP_KEY = "lambdakit-warm-up"
 
 
 class DynamoDBStore:
@@ -120,6 +122,30 @@ class DynamoDBStore:
 
     def now(self) -> float:
         return self._clock()
+
+    def warm(self, timeout: float | None = None) -> None:
+        """Make the first call's requests cost what every later one costs, at init (where
+        ``lambdakit.warm_up`` calls it): import boto3, create the client, and send one GetItem
+        for a key no call ever uses, which opens the connection (TLS included), signs with the
+        function's credentials, loads the operation models, and proves the table exists and
+        can be read. It costs one eventually consistent read (half a read capacity unit) and
+        needs only the ``dynamodb:GetItem`` permission the store needs anyway. A failure raises
+        :class:`~lambdakit.errors.IdempotencyPersistenceError` naming the table.
+
+        ``timeout`` is accepted for ``warm_up``'s protocol and otherwise unused: one request
+        is bounded by the client's own timeouts, and ``warm_up`` stops waiting at its budget.
+        Nothing is needed for provisioned concurrency (its environments run init before their
+        first request); after a SnapStart restore ``warm_up`` replaces lambdakit's clients and
+        calls this again."""
+        try:
+            self.client.get_item(
+                TableName=self.table_name,
+                Key=self._key(WARM_UP_KEY),
+                ProjectionExpression="#key",
+                ExpressionAttributeNames={"#key": self.key_attr},
+            )
+        except _service_errors() as exc:
+            raise self._failure("GetItem (warm-up)", exc) from exc
 
     # --- the protocol ---------------------------------------------------------------------------
 

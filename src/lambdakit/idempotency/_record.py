@@ -109,6 +109,10 @@ class IdempotencyStore(Protocol):
     Each method is one atomic step (one request for a remote store); the decorator never
     needs a transaction. Failures of the underlying service are raised as
     :class:`~lambdakit.errors.IdempotencyPersistenceError` with the cause chained.
+
+    A remote store may also define ``warm(timeout)``: create its client and open its
+    connection now, raising if it cannot (``lambdakit.warm_up`` calls it at init, on a thread,
+    and stops waiting after ``timeout`` seconds). :class:`DynamoDBStore` has one.
     """
 
     def now(self) -> float:

@@ -20,6 +20,7 @@ import time
 from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import context_of, remaining_seconds
 from lambdakit._internal.lazy import wraps
+from lambdakit._internal.metrics import KAFKA_DELIVERY_FAILURES, count
 from lambdakit._internal.stacking import check_stack, mark
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
 from lambdakit.kafka._ledger import Ledger
@@ -97,6 +98,9 @@ def flush_kafka(
         if complete and not ledger.failed and ledger.lost is None:
             return
         undelivered = ledger.produced - ledger.delivered - ledger.failed
+        # Counted here, on the call's own thread (kafka-python reports deliveries on its
+        # sender thread, outside the batch's counts): refused, failed and unconfirmed alike.
+        count(KAFKA_DELIVERY_FAILURES, ledger.failed + undelivered)
         why = (
             "not confirmed by the flush deadline"
             if ledger.lost is None

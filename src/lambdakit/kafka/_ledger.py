@@ -11,6 +11,8 @@ from __future__ import annotations
 from _thread import allocate_lock
 from contextvars import ContextVar
 
+from lambdakit._internal.metrics import KAFKA_DELIVERY_FAILURES, count
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,6 +117,7 @@ def refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
         return
     from lambdakit.errors import KafkaDeliveryError
 
+    count(KAFKA_DELIVERY_FAILURES)
     raise KafkaDeliveryError(
         f"a message to {topic} was refused: {error}",
         produced=1,

@@ -31,7 +31,8 @@ from _thread import allocate_lock
 from time import monotonic as _monotonic
 
 from lambdakit._internal.extras import require
-from lambdakit._internal.lazy import get_logger
+from lambdakit._internal.logs import get_logger
+from lambdakit._internal.metrics import KAFKA_DELIVERY_FAILURES, count
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._clients import abandon, close_client, encode, is_fatal, register
 from lambdakit.kafka._ledger import Ledger, current_ledgers, described, refused
@@ -39,7 +40,7 @@ from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
 BACKENDS = ("confluent", "kafka-python")
@@ -151,6 +152,45 @@ class Producer:
         self._max_block_ms = int(config["max_block_ms"])
         return KafkaProducer(**config)
 
+    def warm(self, timeout: float = 5.0, topics: Iterable[str] = ()) -> None:
+        """Connect now, so the first message does not wait for it: at init, where
+        ``lambdakit.warm_up`` calls it.
+
+        Builds the client (making its MSK IAM token, when configured) and asks the cluster
+        for its metadata twice, each bounded by what is left of ``timeout`` seconds: the
+        first request goes through a bootstrap server; librdkafka then drops its bootstrap
+        connections, so the second goes through a broker it learned, and that connection is
+        the one the first message (and an idempotent producer's request for its producer id,
+        which waits for a broker connection) uses. ``topics``: topics to fetch the metadata
+        of as well, so their partitions and leaders are known. With kafka-python, the topics'
+        metadata (what the first ``send`` waits for) and an idempotent producer's id are
+        awaited; without ``topics`` a non-idempotent kafka-python client is only built.
+        Connections to brokers leading other partitions are still opened by the first message
+        sent there.
+
+        Raises :class:`~lambdakit.errors.KafkaError` naming the bootstrap servers when the
+        cluster does not answer in time; the client is kept, and reconnects by itself, so a
+        producer that could not be warmed still works lazily. After a SnapStart restore the
+        client is replaced (its connections died with the snapshot) and ``warm_up`` warms the
+        new one; provisioned concurrency needs nothing special (init, and so this, runs before
+        an environment's first request).
+        """
+        deadline = _monotonic() + max(0.0, timeout)
+        names = [topics] if isinstance(topics, str) else list(topics)
+        client = self.client
+        try:
+            if callable(getattr(client, "list_topics", None)):
+                _metadata_twice(client, names, deadline)
+            elif callable(getattr(client, "partitions_for", None)):
+                _kafka_python_metadata(client, names, deadline, self._max_block_ms)
+        except Exception as exc:
+            from lambdakit.errors import KafkaError
+
+            raise KafkaError(
+                f"{self.describe()} could not be warmed within {timeout:.3g} s: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
     def _on_error(self, error: Any) -> None:
         """confluent-kafka's error callback: a fatal error means the client must be rebuilt."""
         try:
@@ -175,7 +215,10 @@ class Producer:
             self._user_report(error, message)
 
     def _untracked(self, error: Any, message: Any) -> None:
-        """The delivery callback of messages produced outside any call: not the owner's."""
+        """The delivery callback of messages produced outside any call: not the owner's (a
+        failure is counted where it is served, by whoever polls or flushes)."""
+        if error is not None:
+            count(KAFKA_DELIVERY_FAILURES)
         if self._user_report is not None:
             self._user_report(error, message)
 
@@ -478,6 +521,43 @@ class Producer:
             )
         return left
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """Which producer this is (``warm_up`` names it so in its report and warning)."""
         servers = self.config.get("bootstrap.servers") or self.config.get("bootstrap_servers")
-        return f"Producer(backend={self.backend!r}, bootstrap={servers!r}, created={self.created})"
+        return f"Producer(backend={self.backend!r}, bootstrap={servers!r})"
+
+    def __repr__(self) -> str:
+        return f"{self.describe()[:-1]}, created={self.created})"
+
+
+def _metadata_twice(client: Any, topics: list[str], deadline: float) -> None:
+    """confluent-kafka: cluster metadata through a bootstrap server, each topic's, then the
+    cluster's again through a learned broker (see :meth:`Producer.warm`)."""
+    for topic in [None, *topics, None]:
+        left = deadline - _monotonic()
+        if left <= 0:
+            raise TimeoutError("no time left for the metadata requests")
+        metadata = client.list_topics(topic, timeout=left)
+        found = metadata.topics.get(topic) if topic is not None else None
+        if found is not None and found.error is not None:
+            raise KafkaConfigurationError(f"topic {topic!r}: {found.error}")
+
+
+def _kafka_python_metadata(client: Any, topics: list[str], deadline: float, bound: int) -> None:
+    """kafka-python: each topic's metadata (what ``send`` waits for, bounded as ``send`` is,
+    through ``max_block_ms``), then an idempotent producer's id (the sender thread asks for it
+    as soon as it runs; the library offers no event for it, so it is polled in 5 ms steps)."""
+    import time
+
+    client.config["max_block_ms"] = max(0, int((deadline - _monotonic()) * 1000))
+    try:
+        for topic in topics:
+            client.partitions_for(topic)
+    finally:
+        client.config["max_block_ms"] = bound
+    manager = getattr(client, "_transaction_manager", None)  # kafka-python >= 2.1, idempotent
+    has_id = getattr(manager, "has_producer_id", None)
+    while callable(has_id) and not has_id():
+        if _monotonic() >= deadline:
+            raise TimeoutError("no producer id yet at the deadline")
+        time.sleep(0.005)

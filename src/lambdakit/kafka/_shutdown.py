@@ -31,7 +31,7 @@ import os
 from _thread import allocate_lock
 from time import monotonic
 
-from lambdakit._internal.lazy import get_logger
+from lambdakit._internal.logs import get_logger
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._producer import Producer
 

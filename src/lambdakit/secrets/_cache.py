@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock
 
-from lambdakit._internal.lazy import get_logger
+from lambdakit._internal.logs import get_logger
+from lambdakit._internal.metrics import STALE_SECRETS_SERVED, count
 from lambdakit.errors import (
     SecretFetchError,
     SecretNotFoundError,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from lambdakit._internal.clock import Clock
     from lambdakit.secrets._backend import Backend
+    from lambdakit.secrets._inject import ParameterRef, SecretRef
 
 LOGGER = "lambdakit.secrets"
 TRANSFORMS = (None, "json", "binary")
@@ -179,6 +181,7 @@ class SecretCache:
         self, key: tuple[Any, ...], entry: Entry, now: float, error: BaseException | None
     ) -> Sealed:
         if entry.fetched is not None and now - entry.fetched <= self.max_stale:
+            count(STALE_SECRETS_SERVED)  # every read answered stale (batch summary, metrics)
             if error is not None:  # once per failed fetch, not on every read of the back-off
                 get_logger(LOGGER).warning(
                     "serving the cached %s %s (%.0f s old): refreshing it failed: %s",
@@ -405,6 +408,23 @@ class SecretCache:
             return _transformed(raw, transform, f"AppConfig configuration {key[1]}")
 
         return self._get(key, fetch, max_age).value
+
+    # --- warming ------------------------------------------------------------------------------
+
+    def warm(self, *refs: str | SecretRef | ParameterRef, max_age: float | None = None) -> None:
+        """Fetch ``refs`` into this cache now, so that their first reads are hits: at init,
+        where ``lambdakit.warm_up`` calls it, the fetch (and creating the backend's client,
+        importing boto3 for the boto3 backend) does not land in the first invocation. A string
+        names a secret, as in ``@inject_secrets``; ``max_age`` applies to refs without their
+        own; what is cached and fresh is not fetched again (after a SnapStart restore,
+        ``refresh(name)`` first: values in the snapshot may have rotated since). Raises what a
+        read would raise: a ref that cannot be fetched now is refused now, by name. Nothing
+        more is needed under provisioned concurrency: its environments run init, and so this,
+        before their first request."""
+        from lambdakit.secrets._inject import as_ref
+
+        for ref in refs:
+            as_ref(ref, "SecretCache.warm").read(self, max_age)
 
     # --- control --------------------------------------------------------------------------------
 

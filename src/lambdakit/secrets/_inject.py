@@ -3,7 +3,10 @@
 Reading at every call (a dictionary hit almost always) is what lets rotation reach a running
 function after ``max_age``; a decorator that captured values at import would serve the old
 password until the environment died. ``prefetch=True`` fetches every ref concurrently when the
-decorator is applied (during Lambda's init phase, whose CPU is not the invocation's).
+decorator is applied (during Lambda's init phase), raising if one cannot be fetched;
+``lambdakit.warm_up(handler)`` does the same within a time budget and never raises, leaving
+what is slow or failing to the first read.
+
 ``refresh_on=(AuthError, ...)``: when the handler raises one of these, the injected values are
 re-fetched once and the handler runs once more (the rotation race). Side effects the handler
 had before raising happen twice; use it only around calls that fail before any.
@@ -126,6 +129,59 @@ class ParameterRef:
         return f"ParameterRef({self.name!r})"
 
 
+# Where @inject_secrets keeps what it injects, on the function it returns (warm_up reads it).
+INJECTION = "__lambdakit_secrets__"
+
+
+def as_ref(ref: object, where: str) -> SecretRef | ParameterRef:
+    """``ref`` as a ref: a plain string names a secret."""
+    if isinstance(ref, str):
+        return SecretRef(ref)
+    if not isinstance(ref, (SecretRef, ParameterRef)):
+        raise SecretsConfigurationError(
+            f"{where}: expected a secret name, SecretRef or ParameterRef, got {type(ref).__name__}"
+        )
+    return ref
+
+
+class Injection:
+    """What one ``@inject_secrets`` injects: its refs (by keyword), the cache they are read
+    from and their default ``max_age``. Kept on the decorated function (:data:`INJECTION`), so
+    that ``lambdakit.warm_up`` can prefetch exactly what the function will read."""
+
+    __slots__ = ("_cache", "max_age", "refs")
+
+    def __init__(
+        self,
+        refs: dict[str, SecretRef | ParameterRef],
+        cache: SecretCache | None,
+        max_age: float | None,
+    ) -> None:
+        self.refs = refs
+        self._cache = cache
+        self.max_age = max_age
+
+    def cache(self) -> SecretCache:
+        """The cache given to the decorator, else the default one (created on first use)."""
+        if self._cache is not None:
+            return self._cache
+        from lambdakit.secrets import default_cache
+
+        return default_cache()
+
+    def values(self) -> dict[str, Any]:
+        store = self.cache()
+        return {argument: ref.read(store, self.max_age) for argument, ref in self.refs.items()}
+
+    def refresh(self) -> None:
+        store = self.cache()
+        for ref in self.refs.values():
+            store.refresh(ref.name)
+
+    def __repr__(self) -> str:
+        return f"inject_secrets({', '.join(f'{k}={v!r}' for k, v in self.refs.items())})"
+
+
 def inject_secrets(
     *,
     max_age: float | None = None,
@@ -148,35 +204,15 @@ def inject_secrets(
         raise SecretsConfigurationError(
             f"refresh_on={refresh_on!r}: expected a tuple of exception classes"
         )
-    resolved: dict[str, SecretRef | ParameterRef] = {}
-    for argument, ref in refs.items():
-        if isinstance(ref, str):
-            ref = SecretRef(ref)
-        if not isinstance(ref, (SecretRef, ParameterRef)):
-            raise SecretsConfigurationError(
-                f"inject_secrets({argument}=...): expected a secret name, SecretRef or "
-                f"ParameterRef, got {type(ref).__name__}"
-            )
-        resolved[argument] = ref
-
-    def chosen() -> SecretCache:
-        if cache is not None:
-            return cache
-        from lambdakit.secrets import default_cache
-
-        return default_cache()
-
-    def values() -> dict[str, Any]:
-        store = chosen()
-        return {argument: ref.read(store, max_age) for argument, ref in resolved.items()}
-
-    def refresh() -> None:
-        store = chosen()
-        for ref in resolved.values():
-            store.refresh(ref.name)
+    resolved = {
+        argument: as_ref(ref, f"inject_secrets({argument}=...)") for argument, ref in refs.items()
+    }
+    injection = Injection(resolved, cache, max_age)
+    values = injection.values
+    refresh = injection.refresh
 
     if prefetch:
-        _prefetch(resolved, chosen(), max_age)
+        _prefetch(resolved, injection.cache(), max_age)
 
     def decorate(function: F) -> F:
         check_stack("inject_secrets", function)
@@ -204,6 +240,7 @@ def inject_secrets(
         wraps(wrapper, function)
         mark(wrapper, "inject_secrets", function)
         setattr(wrapper, SUPPLIED, frozenset(resolved) | supplied_to(function))
+        setattr(wrapper, INJECTION, injection)
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -245,6 +282,6 @@ def _reader(
     ref: SecretRef | ParameterRef, cache: SecretCache, max_age: float | None
 ) -> Callable[[], None]:
     def read() -> None:  # the value stays in the cache, not in a Future's result
-        ref.read(cache, max_age)
+        cache.warm(ref, max_age=max_age)
 
     return read

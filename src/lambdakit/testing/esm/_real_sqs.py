@@ -545,6 +545,6 @@ class _RemotePoller:
 
 
 def _log() -> logging.Logger:
-    from lambdakit._internal.lazy import get_logger
+    from lambdakit._internal.logs import get_logger
 
     return get_logger("lambdakit.testing.esm")
