@@ -63,6 +63,85 @@ class Row:
         ]
 
 
+FLOOR_HEADER = [
+    "case",
+    "floor",
+    "lambdakit",
+    "Powertools",
+    "lk / floor",
+    "lk / Powertools",
+    "target",
+    "met?",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on one of a row's ratios: lambdakit / ``against`` <= ``bound``, where
+    ``against`` is ``"floor"`` or ``"peer"``."""
+
+    against: str
+    bound: float
+
+    def __post_init__(self) -> None:
+        if self.against not in ("floor", "peer"):
+            raise ValueError(f"Target.against: 'floor' or 'peer', got {self.against!r}")
+
+
+@dataclass(frozen=True)
+class FloorRow:
+    """One case measured three ways: the floor (the same semantics in a bare Python loop, or
+    the raw client), lambdakit and the peer, in the same unit. A row without targets is
+    informational ("-" in the met? column). ``floor`` is ``None`` when no floor applies."""
+
+    case: str
+    floor: float | None
+    lambdakit: float
+    peer: float
+    unit: str
+    targets: tuple[Target, ...] = ()
+    peer_name: str = "Powertools"
+
+    def ratio(self, against: str) -> float | None:
+        """lambdakit / the floor or the peer; ``None`` when there is nothing to divide by."""
+        base = self.floor if against == "floor" else self.peer
+        if base is None or base <= 0:
+            return None
+        return self.lambdakit / base
+
+    @property
+    def missed(self) -> bool:
+        """Whether some target is not met (a ratio that cannot be computed misses)."""
+        return any(
+            (ratio := self.ratio(t.against)) is None or ratio > t.bound for t in self.targets
+        )
+
+    def cells(self) -> list[str]:
+        def value(v: float | None) -> str:
+            return "-" if v is None else f"{v:.3g} {self.unit}"
+
+        def ratio(against: str) -> str:
+            r = self.ratio(against)
+            return "-" if r is None else f"{r:.2f}x"
+
+        if self.targets:
+            names = {"floor": "floor", "peer": self.peer_name}
+            target = ", ".join(f"<= {t.bound:g}x {names[t.against]}" for t in self.targets)
+            met = "NO" if self.missed else "yes"
+        else:
+            target, met = "n/a", "-"
+        return [
+            self.case,
+            value(self.floor),
+            value(self.lambdakit),
+            value(self.peer),
+            ratio("floor"),
+            ratio("peer"),
+            target,
+            met,
+        ]
+
+
 class RequestCounter:
     """Every HTTP request a boto3 client sends (retries included), by operation name."""
 
@@ -96,14 +175,20 @@ def check(ok: bool, message: str) -> None:
         raise SystemExit(f"correctness check failed: {message}")
 
 
-def render(rows: list[Row], markdown: bool, header: list[str] | None = None) -> str:
-    """The rows as an aligned plain-text table, or as a Markdown table (``header`` names the
-    columns when the peer is not Powertools)."""
+def render(rows: list[Any], markdown: bool, header: list[str] | None = None) -> str:
+    """The rows (anything with ``cells()``: :class:`Row`, :class:`FloorRow`) as an aligned
+    plain-text table, or as a Markdown table; ``header`` names the columns when they are not
+    :data:`HEADER` (another peer, or a floor column)."""
     header = header or HEADER
     table = [header, *(row.cells() for row in rows)]
+    for cells in table:
+        if len(cells) != len(header):
+            raise ValueError(
+                f"render: {cells[0]!r} has {len(cells)} cells for {len(header)} columns"
+            )
     if markdown:
         lines = ["| " + " | ".join(cells) + " |" for cells in table]
-        lines.insert(1, "|" + "|".join(["---"] + ["---:"] * 4 + [":---:"]) + "|")
+        lines.insert(1, "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + [":---:"]) + "|")
         return "\n".join(lines)
     widths = [max(len(cells[col]) for cells in table) for col in range(len(header))]
     lines = [

@@ -154,8 +154,10 @@ class InvalidRecordError(BatchError):
 class AllRecordsFailedError(BatchError):
     """Every record of the batch failed, and the decorator was asked to raise in that case.
 
-    ``exceptions`` holds what each record raised, in batch order (``None`` for records that
-    were not run because of an ordering rule or the deadline).
+    ``exceptions`` holds what the first failed records raised, in batch order: as many as
+    ``process_batch(max_logged_failures=...)`` keeps (at least one). Not every record's: a
+    10,000-record batch that failed whole would otherwise keep 10,000 tracebacks, with their
+    frames and records, alive until the error is dropped.
     """
 
     def __init__(self, message: str, exceptions: Sequence[BaseException | None]) -> None:

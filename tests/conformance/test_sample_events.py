@@ -122,7 +122,8 @@ def test_every_record_reaches_the_handler_once_in_delivery_order_as_its_sources_
     raw = records_of(event)
     _, seen = run(event, failing=set())
     assert [view.index for view in seen] == list(range(len(raw)))
-    assert all(type(view) is VIEWS[source_of(event)] for view in seen)
+    # The view class, or the subclass the batch loop instantiates (it only drops __init__).
+    assert all(isinstance(view, VIEWS[source_of(event)]) for view in seen)
     assert all(view.raw is record for view, record in zip(seen, raw, strict=True))
 
 

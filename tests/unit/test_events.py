@@ -129,7 +129,49 @@ class TestViewConstruction:
         seen: list[SQSRecord] = []
         process_batch(seen.append)(event, None)
         for index, record in enumerate(seen):
-            assert type(record) is SQSRecord
+            # The loop's own subclass (see the next test), named as the view.
+            assert isinstance(record, SQSRecord)
+            assert type(record).__bases__ == (SQSRecord,)
+            assert repr(record).startswith("SQSRecord(")
             assert record.raw is event["Records"][index]
             assert record.index == index
             assert record.body == SQSRecord(event["Records"][index], index).body
+
+    @pytest.mark.parametrize("view_type", [SQSRecord, KinesisRecord, DynamoDBRecord, KafkaRecord])
+    def test_the_batch_loops_view_class_only_drops_the_python_init(self, view_type: type) -> None:
+        # process_batch instantiates a subclass without __init__ (allocation at C speed): it
+        # must add no slot, property or method, so a record behaves exactly as a view.
+        from lambdakit.events._base import batch_view_type
+
+        batch_type = batch_view_type(view_type)
+        assert batch_type.__bases__ == (view_type,)
+        assert batch_type.__slots__ == ()
+        assert set(vars(batch_type)) <= {
+            "__slots__",
+            "__init__",
+            "__reduce_ex__",
+            "__module__",
+            "__qualname__",
+            "__doc__",
+        }
+        assert batch_type.__init__ is object.__init__
+        assert (batch_type.__name__, batch_type.__qualname__, batch_type.__module__) == (
+            view_type.__name__,
+            view_type.__qualname__,
+            view_type.__module__,
+        )
+        assert batch_view_type(view_type) is batch_type
+
+    def test_a_record_from_the_batch_loop_pickles_and_copies_as_its_view(self) -> None:
+        import copy
+        import pickle
+
+        from lambdakit.batch import process_batch
+
+        seen: list[SQSRecord] = []
+        process_batch(seen.append)(sqs_event([{"a": 1}]), None)
+        record = seen[0]
+        record.json()  # cached values travel too
+        for clone in (pickle.loads(pickle.dumps(record)), copy.copy(record)):
+            assert type(clone) is SQSRecord
+            assert (clone.raw, clone.index, clone.json()) == (record.raw, 0, {"a": 1})

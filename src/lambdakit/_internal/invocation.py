@@ -28,6 +28,23 @@ current_batch: ContextVar[dict[str, Any] | None] = ContextVar("lambdakit_batch",
 # deadline_margin_ms): code that waits inside a record handler must give up before it.
 current_margin_ms: ContextVar[float] = ContextVar("lambdakit_deadline_margin_ms", default=0.0)
 
+# What @filter_records hands to the handler it wraps (process_batch, under it): the event it
+# passes on, how many records it dropped from it (for the batch's summary and metrics), and the
+# event it was given (which still names the source when every record was dropped).
+# process_batch takes the count only for that very event object, so a handler that builds
+# another batch event and calls another process_batch handler does not inherit it.
+filtered_out: ContextVar[tuple[Any, int, Any] | None] = ContextVar(
+    "lambdakit_filtered", default=None
+)
+
+# Record payloads @filter_records parsed while matching, by ``id()`` of the raw record dict,
+# when the parse equals what the record view's ``json()`` would return: the view takes it
+# instead of parsing the body again. Set only while the filtered handler runs (the raw dicts,
+# held by the event, stay alive, so their ids cannot be reused meanwhile).
+parsed_payloads: ContextVar[dict[int, Any] | None] = ContextVar(
+    "lambdakit_parsed_payloads", default=None
+)
+
 
 def carrying_context(function: Callable[[], T]) -> Callable[[], T]:
     """``function`` bound to a copy of the caller's context variables, to run on another

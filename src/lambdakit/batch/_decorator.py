@@ -10,14 +10,16 @@ from lambdakit._internal.invocation import (
     current_batch,
     current_context,
     current_margin_ms,
+    filtered_out,
 )
 from lambdakit._internal.lazy import wraps
-from lambdakit._internal.logs import get_logger
+from lambdakit._internal.metrics import counting
 from lambdakit._internal.reprs import safe_repr
 from lambdakit._internal.signature import accepts, describe
 from lambdakit._internal.stacking import LAMBDA_HANDLER, check_stack, mark, supplied_to
-from lambdakit.batch._run import LOGGER, Run, drive, drive_async
-from lambdakit.batch._sources import parse_source, read_batch
+from lambdakit.batch._outcome import BatchOutcome, report
+from lambdakit.batch._run import Run, drive, drive_async
+from lambdakit.batch._sources import parse_source, read_batch, source_of
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
 
 TYPE_CHECKING = False
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 BatchResponse = dict[str, list[dict[str, object]]]  # Kafka identifiers are objects
 
 DEFAULT_DEADLINE_MARGIN_MS = 1000
+DEFAULT_MAX_LOGGED_FAILURES = 10
 
 
 def _calls_with_context(handler: Callable[..., Any]) -> bool:
@@ -85,13 +88,19 @@ class _BatchProcessor:
         deadline_margin_ms: float,
         raise_on_all_failed: bool,
         log_failures: bool,
+        max_logged_failures: int,
+        metrics: bool,
     ) -> None:
         self.handler = handler
         self.source = source
         self.concurrency = concurrency
         self.deadline_margin_ms = deadline_margin_ms
         self.raise_on_all_failed = raise_on_all_failed
-        self.log_failures = log_failures
+        # How many failures the summary logs with their tracebacks; the run keeps that many
+        # exceptions, and at least the first one when raise_on_all_failed will carry it.
+        self.logged = max_logged_failures if log_failures else 0
+        self.keep = max(self.logged, 1 if raise_on_all_failed else 0)
+        self.metrics = metrics
         self.is_async = is_coroutine_function(handler)
         self.with_context = _calls_with_context(handler)
         self._pool: ThreadPoolExecutor | None = None
@@ -111,15 +120,21 @@ class _BatchProcessor:
         return self._pool
 
     def __call__(self, event: Any, context: Any) -> BatchResponse:
+        handed = filtered_out.get()  # what @filter_records over this decorator dropped
+        filtered = handed[1] if handed is not None and handed[0] is event else 0
         batch = read_batch(event, self.source)
         if batch is None:
+            if filtered:  # every record was filtered out: still worth a summary and metrics
+                source = source_of(handed[2], self.source)  # type: ignore[index]
+                report(BatchOutcome(source, 0, filtered=filtered), metrics=self.metrics)
             return {"batchItemFailures": []}
+        sequential = self.concurrency == 1
         run = Run(
             batch,
             context,
             self.deadline_margin_ms,
-            self.log_failures,
-            keep_errors=self.raise_on_all_failed,
+            keep_failures=self.keep,
+            sequential=sequential,
         )
         extra = (context,) if self.with_context else ()
         # For decorators under this one (idempotent): the context, and the time kept in hand.
@@ -127,24 +142,23 @@ class _BatchProcessor:
         margin_token = current_margin_ms.set(self.deadline_margin_ms)
         batch_token = current_batch.set({})
         try:
-            if self.is_async:
-                with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
-            elif self.concurrency == 1:
-                run.sequential(self._with_extra(self.handler, extra))
-            else:
-                self._run_threads(batch, run, extra)
+            with counting() as counts:
+                if self.is_async:
+                    with_event_loop(lambda loop: self._run_async(loop, batch, run, extra))
+                elif sequential:
+                    run.sequential(self.handler, context, self.with_context)
+                else:
+                    self._run_threads(batch, run, extra)
         finally:
+            run.close()
             current_batch.reset(batch_token)
             current_margin_ms.reset(margin_token)
             current_context.reset(token)
+        # Reported before the response is returned (or AllRecordsFailedError raised): nothing
+        # was logged while records ran.
+        outcome = run.outcome(logged=self.logged, filtered=filtered, counts=counts.take())
+        report(outcome, metrics=self.metrics)
         return self._response(batch, run)
-
-    @staticmethod
-    def _with_extra(handler: Callable[..., Any], extra: tuple[Any, ...]) -> Callable[[Any], Any]:
-        """``handler`` itself when it takes only the record (the fast, common case)."""
-        if not extra:
-            return handler
-        return lambda record: handler(record, *extra)
 
     def _call(self, batch: Batch, extra: tuple[Any, ...]) -> Callable[[int], Any]:
         handler, records, view = self.handler, batch.records, batch.view
@@ -212,15 +226,9 @@ class _BatchProcessor:
             raise
 
     def _response(self, batch: Batch, run: Run) -> BatchResponse:
-        if run.out_of_time:
-            get_logger(LOGGER).warning(
-                "Deadline margin of %d ms reached: %d record(s) not started, reported for retry",
-                self.deadline_margin_ms,
-                run.not_run(),
-            )
         if self.raise_on_all_failed and run.all_failed():
-            errors = run.errors or []
-            first = next((e for e in errors if e is not None), None)
+            errors = run.errors()
+            first = errors[0] if errors else None
             raise AllRecordsFailedError(
                 f"all {len(batch.records)} records of the {batch.source} batch failed "
                 f"(first error: {safe_repr(first)})",
@@ -244,6 +252,8 @@ if TYPE_CHECKING:
         deadline_margin_ms: float = DEFAULT_DEADLINE_MARGIN_MS,
         raise_on_all_failed: bool = False,
         log_failures: bool = True,
+        max_logged_failures: int = DEFAULT_MAX_LOGGED_FAILURES,
+        metrics: bool | None = None,
     ) -> Callable[[RecordHandler], LambdaHandler]: ...
 
 
@@ -256,6 +266,8 @@ def process_batch(
     deadline_margin_ms: float = DEFAULT_DEADLINE_MARGIN_MS,
     raise_on_all_failed: bool = False,
     log_failures: bool = True,
+    max_logged_failures: int = DEFAULT_MAX_LOGGED_FAILURES,
+    metrics: bool | None = None,
 ) -> LambdaHandler | Callable[[Callable[..., Any]], LambdaHandler]:
     """Turn a *record handler* into a Lambda handler that reports partial batch failures.
 
@@ -270,9 +282,20 @@ def process_batch(
       handlers), keeping order within a FIFO message group and within a stream partition key.
     - ``deadline_margin_ms``: when the context reports less time than this, records not yet
       started are reported as failed (retried) instead of being lost to a timeout. 0 disables.
+      On Lambda the clock is not read per record: a watchdog thread raises a flag at the
+      cutoff, tested between records, so a record may start up to one interpreter switch
+      interval (5 ms by default) after it.
     - ``raise_on_all_failed``: raise :class:`AllRecordsFailedError` when no record succeeded,
       instead of returning every record as failed.
-    - ``log_failures``: log each failed record with its traceback on ``lambdakit.batch``.
+    - ``log_failures``: log failed records with their tracebacks on ``lambdakit.batch``, after
+      the batch's summary line (at most ``max_logged_failures`` per batch, the first ones; the
+      rest are counted in the summary, so a batch of 10,000 failures logs 10 tracebacks, not
+      10,000). ``max_logged_failures=0`` logs none.
+    - ``metrics``: write the batch's counts as CloudWatch Embedded Metric Format on stdout;
+      ``None`` follows the ``LAMBDAKIT_METRICS`` environment variable.
+
+    Nothing is logged while records run: one summary line per batch (INFO when every record
+    succeeded, WARNING otherwise) is written before the response is returned.
 
     Options are checked here, when the decorator is applied, so a bad one fails at import.
     """
@@ -286,6 +309,21 @@ def process_batch(
         raise BatchConfigurationError(
             f"deadline_margin_ms must be a number of milliseconds >= 0, got {deadline_margin_ms!r}"
         )
+    if (
+        isinstance(max_logged_failures, bool)
+        or not isinstance(max_logged_failures, int)
+        or max_logged_failures < 0
+    ):
+        raise BatchConfigurationError(
+            f"max_logged_failures must be an integer >= 0, got {max_logged_failures!r}"
+        )
+    if metrics is not None and not isinstance(metrics, bool):
+        raise BatchConfigurationError(
+            f"metrics must be True, False or None (follow LAMBDAKIT_METRICS), got {metrics!r}"
+        )
+    from lambdakit._internal.emf import metrics_enabled
+
+    metrics_on = metrics_enabled(metrics)
     explicit = parse_source(source) if source is not None else None
 
     def decorate(record_handler: Callable[..., Any]) -> LambdaHandler:
@@ -301,6 +339,8 @@ def process_batch(
             deadline_margin_ms,
             raise_on_all_failed,
             log_failures,
+            max_logged_failures,
+            metrics_on,
         )
 
         def lambda_handler(event: Any, context: Any = None) -> BatchResponse:

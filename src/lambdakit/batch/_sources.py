@@ -90,10 +90,10 @@ class Batch:
 
     __slots__ = (
         "_lane_keys",
+        "_sequence",
         "identifiers",
         "ordering",
         "records",
-        "sequence",
         "source",
         "view",
     )
@@ -106,7 +106,6 @@ class Batch:
         identifiers: list[Any],
         lane_keys: list[Any] | Callable[[], list[Any]] | None,
         view: type[RecordView],
-        sequence: list[int] | None = None,
     ) -> None:
         self.source = source
         self.ordering = ordering
@@ -114,17 +113,39 @@ class Batch:
         self.identifiers = identifiers
         self._lane_keys = lane_keys
         self.view = view
-        # Stream sources only: sequence numbers as integers. They exceed 64 bits and must never
-        # be compared as strings ("9" > "10").
-        self.sequence = sequence
+        self._sequence: list[int] | None = None
+
+    @property
+    def sequence(self) -> list[int]:
+        """Stream sources: the sequence numbers as integers (they exceed 64 bits and must never
+        be compared as strings: "9" > "10"). Converted on first use, which is the first failure
+        or a concurrent batch: a batch whose records all succeed never pays for the 56-digit
+        conversions (the digits were checked by :func:`read_batch`)."""
+        found = self._sequence
+        if found is None:
+            found = self._sequence = list(map(int, self.identifiers))
+        return found
 
     def label(self, index: int) -> str:
-        """Record ``index`` as a log line names it: ``Records[3] (<messageId>)``, or for Kafka,
-        whose events have no ``Records``, ``orders-0@15``. Built only when a line is written."""
+        """Record ``index`` as a log line names it: ``SQS message <messageId> at Records[3]``,
+        or for Kafka, whose events have no ``Records``, ``Kafka record orders-0@15``. Built only
+        for the failures that are logged."""
         identifier = self.identifiers[index]
         if self.source == EventSource.KAFKA:
-            return f"{identifier['partition']}@{identifier['offset']}"
-        return f"Records[{index}] ({identifier})"
+            return f"Kafka record {identifier['partition']}@{identifier['offset']}"
+        return f"{_NOUNS[self.source]} {identifier} at Records[{index}]"
+
+    def attempt(self, index: int) -> int | None:
+        """How many times record ``index`` has been delivered, when the source says: SQS's
+        ``ApproximateReceiveCount`` (``None`` for other sources, or when it is not a number)."""
+        if self.source != EventSource.SQS:
+            return None
+        count = _field(self.records[index], ("attributes", "ApproximateReceiveCount"))
+        if isinstance(count, int) and not isinstance(count, bool):
+            return count
+        if isinstance(count, str) and count.isascii() and count.isdigit():
+            return int(count)
+        return None
 
     @property
     def lane_keys(self) -> list[Any] | None:
@@ -144,6 +165,14 @@ class Batch:
         for index, key in enumerate(self.lane_keys):
             by_key.setdefault(key, []).append(index)
         return list(by_key.values())
+
+
+# How a log line names a record of each source (Kafka records are named by partition@offset).
+_NOUNS = {
+    EventSource.SQS: "SQS message",
+    EventSource.KINESIS: "Kinesis record",
+    EventSource.DYNAMODB: "DynamoDB Streams record",
+}
 
 
 def _records_of(event: Any) -> list[Any]:
@@ -216,17 +245,20 @@ def _field(value: Any, path: Sequence[str]) -> Any:
 
 
 def _identifiers(records: list[dict[str, Any]], path: tuple[str, ...]) -> list[str]:
-    """The identifier of every record; :class:`InvalidRecordError` names the first bad one."""
-    getter: Callable[[dict[str, Any]], Any] = (
-        itemgetter(path[0]) if len(path) == 1 else (lambda r: r[path[0]][path[1]])
-    )
+    """The identifier of every record; :class:`InvalidRecordError` names the first bad one.
+
+    One C-speed pass per level of ``path`` (``map`` with ``itemgetter``, no Python function
+    per record); the per-record walk runs only to word the error."""
+    found: Any = records
     try:
-        found = list(map(getter, records))
+        for part in path:
+            found = map(itemgetter(part), found)
+        found = list(found)
         "".join(found)  # the cheapest C-speed proof that every identifier is a str
     except (KeyError, TypeError):
         found = []
     if len(found) == len(records) and "" not in found:
-        return found
+        return found  # type: ignore[no-any-return]
     for index, record in enumerate(records):
         value = _field(record, path)
         if value is None:
@@ -241,16 +273,30 @@ def _identifiers(records: list[dict[str, Any]], path: tuple[str, ...]) -> list[s
 # Kinesis's API documents sequence numbers as ``0|([1-9]\d{0,128})``; DynamoDB Streams' are 21
 # to 40 digits. A longer value is no sequence number (and past 4,300 digits ``int()`` refuses it).
 _MAX_SEQUENCE_DIGITS = 129
+_DIGITS_CHUNK = 512  # identifiers checked per join: about 28 KB of Kinesis sequence numbers
 
 
-def _sequence_numbers(identifiers: list[str], field: str) -> list[int]:
-    """Sequence numbers as integers: ASCII decimal digits only (``str.isdigit`` alone admits
-    ``"²"``, which ``int()`` refuses, and Arabic-Indic digits, which it reads as numbers). The
-    common case is checked in one C-speed pass over the joined batch; the per-record pass names
-    the culprit."""
-    joined = "".join(identifiers)
-    if joined.isascii() and joined.isdigit() and max(map(len, identifiers)) <= _MAX_SEQUENCE_DIGITS:
-        return list(map(int, identifiers))
+def _check_sequence_numbers(identifiers: list[str], field: str) -> None:
+    """Sequence numbers must be ASCII decimal digits (``str.isdigit`` alone admits ``"²"``,
+    which ``int()`` refuses, and Arabic-Indic digits, which it reads as numbers) of a length a
+    stream issues. Checked before any record runs, but not converted: :attr:`Batch.sequence`
+    converts them when a failure needs them.
+
+    The common case is C-speed passes: ``bytes.isdigit`` on the UTF-8 of the identifiers joined
+    a few hundred at a time (a table lookup per byte, ten times faster than ``str.isdigit``; in
+    chunks of tens of kilobytes, which the allocator reuses, where one joined copy of a large
+    batch costs a fresh mapping and its page faults), and the longest length. The per-record
+    pass names the culprit."""
+    step = _DIGITS_CHUNK
+    try:
+        digits = all(
+            "".join(identifiers[start : start + step]).encode().isdigit()
+            for start in range(0, len(identifiers), step)
+        )
+    except UnicodeEncodeError:  # a lone surrogate
+        digits = False
+    if digits and max(map(len, identifiers)) <= _MAX_SEQUENCE_DIGITS:
+        return
     for index, value in enumerate(identifiers):
         if not (value.isascii() and value.isdigit()):
             raise InvalidRecordError(index, field, f"not a decimal sequence number: {value!r}")
@@ -292,9 +338,9 @@ def _sqs(records: list[dict[str, Any]]) -> Batch:
 
 def _kinesis(records: list[dict[str, Any]]) -> Batch:
     ids = _identifiers(records, ("kinesis", "sequenceNumber"))
-    sequence = _sequence_numbers(ids, "kinesis.sequenceNumber")
+    _check_sequence_numbers(ids, "kinesis.sequenceNumber")
     keys = lambda: [_field(r, ("kinesis", "partitionKey")) for r in records]  # noqa: E731
-    return Batch(EventSource.KINESIS, STREAM, records, ids, keys, KinesisRecord, sequence)
+    return Batch(EventSource.KINESIS, STREAM, records, ids, keys, KinesisRecord)
 
 
 def _item_key(record: dict[str, Any]) -> str:
@@ -305,9 +351,9 @@ def _item_key(record: dict[str, Any]) -> str:
 
 def _dynamodb(records: list[dict[str, Any]]) -> Batch:
     ids = _identifiers(records, ("dynamodb", "SequenceNumber"))
-    sequence = _sequence_numbers(ids, "dynamodb.SequenceNumber")
+    _check_sequence_numbers(ids, "dynamodb.SequenceNumber")
     keys = lambda: [_item_key(r) for r in records]  # noqa: E731
-    return Batch(EventSource.DYNAMODB, STREAM, records, ids, keys, DynamoDBRecord, sequence)
+    return Batch(EventSource.DYNAMODB, STREAM, records, ids, keys, DynamoDBRecord)
 
 
 _BUILDERS: dict[str, Callable[[list[dict[str, Any]]], Batch]] = {
@@ -330,6 +376,23 @@ def read_batch(event: Any, explicit: str | None) -> Batch | None:
     if not records:
         return None
     return _BUILDERS[_detect(records, explicit)](records)
+
+
+def source_of(event: Any, explicit: str | None) -> str:
+    """The source of a batch event as far as it says, for reporting one without records (all
+    filtered out): ``explicit``, else the event's (Kafka) or its first record's
+    ``eventSource``; ``"unknown"`` when neither names one."""
+    if explicit is not None:
+        return explicit
+    if isinstance(event, dict):
+        if event.get("eventSource") in _KAFKA_SOURCES:
+            return EventSource.KAFKA
+        records = event.get("Records")
+        if isinstance(records, list) and records and isinstance(records[0], dict):
+            found = _EVENT_SOURCES.get(records[0].get("eventSource"))  # type: ignore[arg-type]
+            if found is not None:
+                return found
+    return "unknown"
 
 
 def _kafka_records(event: Any, explicit: str | None) -> tuple[list[Any], dict[str, Any]] | None:

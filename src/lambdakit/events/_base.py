@@ -12,7 +12,7 @@ from lambdakit.errors import RecordDecodeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, SupportsIndex
 
 
 def where(at: int | RecordView | None, field: str) -> str:
@@ -97,3 +97,36 @@ class RecordView:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(index={self.index!r}, id={self.identifier!r})"
+
+
+_batch_types: dict[type[RecordView], type[RecordView]] = {}
+
+
+def batch_view_type(view: type[RecordView]) -> type[RecordView]:
+    """The class ``process_batch``'s loop instantiates for ``view``: a subclass that only drops
+    the Python ``__init__`` (``object.__init__`` instead), so ``batch_type()`` allocates an
+    instance at C speed and the loop stores the two slots itself. It is a third of the cost of
+    ``object.__new__(view)`` and half of ``view(raw, index)``, per record.
+
+    Nothing else differs: ``isinstance(record, view)`` holds, the subclass is named as ``view``
+    (repr), and it pickles and copies as an instance of ``view`` itself. Only
+    ``type(record) is view`` tells them apart."""
+    found = _batch_types.get(view)
+    if found is None:
+
+        def __reduce_ex__(self: RecordView, protocol: SupportsIndex) -> Any:
+            # object's own state (the slots, cached values included), rebuilt as the public
+            # class: pickle refuses a class it cannot find by its name.
+            state = object.__reduce_ex__(self, 2)[2]
+            return (object.__new__, (view,), state)
+
+        namespace = {
+            "__slots__": (),
+            "__init__": object.__init__,
+            "__reduce_ex__": __reduce_ex__,
+            "__module__": view.__module__,
+            "__qualname__": view.__qualname__,
+            "__doc__": view.__doc__,
+        }
+        found = _batch_types[view] = type(view.__name__, (view,), namespace)
+    return found

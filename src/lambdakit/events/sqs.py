@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from lambdakit._internal.invocation import parsed_payloads
 from lambdakit.events._base import RecordView, parse_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+
+_UNPARSED = object()
 
 
 class SQSRecord(RecordView):
@@ -35,11 +39,20 @@ class SQSRecord(RecordView):
             return ""
 
     def json(self) -> Any:
-        """The body parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON."""
+        """The body parsed as JSON (cached); :class:`RecordDecodeError` if it is not JSON.
+
+        Under ``@filter_records``, the parse the filter made to match the record is taken
+        instead of parsing the body again (``_internal.invocation.parsed_payloads``)."""
         try:
             return self._json
         except AttributeError:
-            self._json: Any = parse_json(self.body, self.index, "body")
+            shared = parsed_payloads.get()
+            if shared is not None:
+                found = shared.get(id(self.raw), _UNPARSED)
+                if found is not _UNPARSED:
+                    self._json: Any = found
+                    return found
+            self._json = parse_json(self.body, self.index, "body")
             return self._json
 
     @property
