@@ -221,3 +221,24 @@ def test_a_broker_that_is_down_costs_warm_up_its_budget_and_the_handler_works_la
 
     assert handler({}, LambdaContext(timeout=30)) == "published"
     assert [m.value for m in kafka_cluster.messages(topic)] == [b"after the outage"]
+
+
+def test_without_warm_up_a_new_client_reaches_a_broker_at_once_not_after_the_id_retry_timer(
+    kafka_cluster: MockKafkaCluster, topic: str
+) -> None:
+    # librdkafka drops its bootstrap connection once it knows the brokers, and an idempotent
+    # producer asks for its producer id only over a broker connection: left alone, the first
+    # flush of every cold start waited for its 500 ms retry timer. The client built by the
+    # first produce now opens that connection at once, on a thread of its own.
+    producer = producer_for("confluent", kafka_cluster.bootstrap)
+
+    @flush_kafka(producer)
+    def handler(event: Any, context: Any) -> str:
+        producer.produce(topic, event["order_id"], key=event["order_id"])
+        return "published"
+
+    started = time.monotonic()
+    assert handler({"order_id": "o-1"}, LambdaContext(timeout=30)) == "published"
+    assert time.monotonic() - started < FAST_FIRST_MESSAGE_S
+    assert producer.created == 1
+    assert [m.value for m in kafka_cluster.messages(topic)] == [b"o-1"]

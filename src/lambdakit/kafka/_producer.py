@@ -126,6 +126,8 @@ class Producer:
             self._broken = False
             self._unspecialise()
             self.created += 1
+            if self.backend == "confluent" and self._factory is None:
+                _connect_soon(self._client)
             return self._client
 
     def _build(self) -> Any:
@@ -528,6 +530,28 @@ class Producer:
 
     def __repr__(self) -> str:
         return f"{self.describe()[:-1]}, created={self.created})"
+
+
+CONNECT_SOON_SECONDS = 5.0
+
+
+def _connect_soon(client: Any) -> None:
+    """Make a new confluent-kafka client reach a broker now, on a daemon thread, instead of
+    leaving its first message to wait: an idempotent producer asks for its producer id only
+    over a broker connection, and librdkafka drops its bootstrap connection once it knows the
+    brokers, so the id request otherwise waits for a 500 ms retry timer (measured: about half
+    a second added to every cold start's first flush). :func:`_metadata_twice` opens that
+    connection in two round trips. Best effort: a cluster that does not answer leaves the
+    client as it would be anyway, and the message itself reports the failure."""
+    from threading import Thread
+
+    def connect() -> None:
+        try:
+            _metadata_twice(client, [], _monotonic() + CONNECT_SOON_SECONDS)
+        except Exception:  # nothing to report here: the first message says what is wrong
+            return
+
+    Thread(target=connect, name="lambdakit-kafka-connect", daemon=True).start()
 
 
 def _metadata_twice(client: Any, topics: list[str], deadline: float) -> None:
