@@ -254,3 +254,63 @@ class TestOptingIn:
         monkeypatch.setenv("LAMBDAKIT_METRICS_NAMESPACE", "Shop #1/orders-eu_west.2:prod")
         assert emf.metrics_enabled(True) is True
         assert emf.namespace() == "Shop #1/orders-eu_west.2:prod"
+
+
+def test_an_invocation_scope_flush_reports_its_delivery_failures_in_a_line_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # flush_kafka(scope="invocation") flushes after process_batch wrote the batch's line: the
+    # failures it finds would be in no metric without a line of their own.
+    from lambdakit.batch import process_batch
+    from lambdakit.errors import KafkaDeliveryError
+    from lambdakit.kafka import flush_kafka
+    from lambdakit.testing import LambdaContext, RecordingProducer, sqs_event
+
+    monkeypatch.setenv("LAMBDAKIT_METRICS", "1")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders")
+    producer = RecordingProducer()
+    producer.fail_topic("refused")
+
+    @flush_kafka(producer, scope="invocation")
+    @process_batch
+    def handler(record: Any) -> None:
+        producer.produce("refused", {"n": 1})
+
+    with pytest.raises(KafkaDeliveryError):
+        handler(sqs_event(["a", "b"]), LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert lines[0]["RecordsSucceeded"] == 2  # the batch's own line, written first
+    [failures] = [line for line in lines if "KafkaDeliveryFailures" in line]
+    assert failures["KafkaDeliveryFailures"] == 2
+    assert failures["FunctionName"] == "orders"
+    [directive] = failures["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "KafkaDeliveryFailures", "Unit": "Count"}]
+    assert directive["Dimensions"] == [["FunctionName"]]
+
+
+def test_an_invocation_scope_flush_follows_the_batchs_own_metrics_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from lambdakit.batch import process_batch
+    from lambdakit.errors import KafkaDeliveryError
+    from lambdakit.kafka import flush_kafka
+    from lambdakit.testing import LambdaContext, RecordingProducer, sqs_event
+
+    producer = RecordingProducer()
+    producer.fail_topic("refused")
+
+    def handler_with(metrics: bool) -> Any:
+        @flush_kafka(producer, scope="invocation")
+        @process_batch(metrics=metrics)
+        def handler(record: Any) -> None:
+            producer.produce("refused", {"n": 1})
+
+        return handler
+
+    for metrics, expected in ((True, [2]), (False, [])):
+        with pytest.raises(KafkaDeliveryError):
+            handler_with(metrics)(sqs_event(["a", "b"]), LambdaContext())
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+        assert [ln["KafkaDeliveryFailures"] for ln in lines if "KafkaDeliveryFailures" in ln] == (
+            expected
+        )

@@ -37,7 +37,13 @@ from lambdakit.errors import KafkaDeliveryError, SecretAccessError, WarmUpConfig
 from lambdakit.idempotency import InMemoryStore, idempotent
 from lambdakit.kafka import Producer, flush_kafka, msk_iam
 from lambdakit.secrets import INJECTED, ParameterRef, SecretCache, SecretRef, inject_secrets
-from lambdakit.testing import FakeClock, FakeSecrets, LambdaContext, RecordingProducer
+from lambdakit.testing import (
+    FakeClock,
+    FakeSecrets,
+    LambdaContext,
+    RecordingProducer,
+    sqs_event,
+)
 
 WAIT = 10.0  # seconds: only ever reached when the code under test is broken
 SLACK = 1.5  # seconds warm_up may take beyond its budget on a loaded machine (generous)
@@ -222,6 +228,24 @@ def test_a_failing_dependency_is_reported_and_logged_and_the_rest_still_warms(
     assert "SecretRef('prod/db')" in warnings[0].getMessage()
     assert "lazy" in warnings[0].getMessage()
     assert "pw-1" not in caplog.text
+
+
+def test_a_secret_that_failed_at_init_is_fetched_by_the_first_invocation_without_back_off(
+    secrets_store: FakeSecrets,
+) -> None:
+    # "left lazy" means the first invocation does the work, as without warm_up: a fetch that
+    # failed at init must not leave a back-off that fails the first batch milliseconds later.
+    @process_batch
+    @inject_secrets(db="prod/db")
+    def handler(record: Any, *, db: str = INJECTED) -> None:
+        assert db == "pw-1"
+
+    secrets_store.fail()  # transient (throttled, 5xx): what the cache backs off from
+    report = lambdakit.warm_up(handler, budget_s=1)
+    assert report.skipped
+    secrets_store.recover()
+    response = handler(sqs_event(["a", "b"]), LambdaContext())
+    assert response == {"batchItemFailures": []}
 
 
 def test_a_dependency_that_hangs_is_left_lazy_within_the_budget(

@@ -348,6 +348,9 @@ def process_batch(
 
         wraps(lambda_handler, record_handler)
         mark(lambda_handler, "process_batch", record_handler, role=LAMBDA_HANDLER)
+        # For flush_kafka(scope="invocation") over this handler: its failures, found after the
+        # batch's metrics line, get a line of their own when this batch writes metrics.
+        lambda_handler.__lambdakit_metrics__ = metrics_on  # type: ignore[attr-defined]
         return lambda_handler
 
     if handler is not None:

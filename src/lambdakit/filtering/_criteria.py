@@ -137,7 +137,7 @@ class FilterCriteria:
             raise FilterPatternError(
                 "max_filters", f"expected 1 to {RAISED_MAX_FILTERS}, got {max_filters!r}"
             )
-        source = _source_name(source)
+        source = source_name(source)
         if criteria is None:
             criteria = {}
         if not isinstance(criteria, dict):
@@ -231,7 +231,7 @@ class FilterCriteria:
         ``source`` defaults to the criteria's own, else to the record's ``eventSource``.
         """
         raw = getattr(record, "raw", record)
-        kind = _source_name(source) or self.source or _detect(raw)
+        kind = source_name(source) or self.source or _detect(raw)
         if not self.filters:
             return True
         if kind is None:
@@ -256,7 +256,7 @@ class FilterCriteria:
         if self.matches_record(record, source):
             return None
         raw = getattr(record, "raw", record)
-        kind = _source_name(source) or self.source or _detect(raw)
+        kind = source_name(source) or self.source or _detect(raw)
         view, payload_kind = record_view(raw, kind) if kind else (raw, None)
         reasons = []
         for index, compiled in enumerate(self.filters):
@@ -293,7 +293,9 @@ def _kind_name(kind: str) -> str:
     return "JSON" if kind == "json" else "a plain string"
 
 
-def _source_name(source: str | None) -> str | None:
+def source_name(source: str | None) -> str | None:
+    """The canonical name of an event source as ``source=`` accepts it (``"msk"`` ->
+    ``"kafka"``), shared by the criteria and ``filter_records``; ``None`` stays ``None``."""
     if source is None:
         return None
     name = str(source).lower()

@@ -25,7 +25,7 @@ from lambdakit._internal.signature import describe
 from lambdakit._internal.stacking import check_stack, mark
 from lambdakit.errors import FilterUsageError
 from lambdakit.events import RecordView
-from lambdakit.filtering._criteria import FilterCriteria, _source_name, pattern_text
+from lambdakit.filtering._criteria import FilterCriteria, pattern_text, source_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _kept_sqs(
     drops the record, which the parsed record would not say). The parse is shared with
     ``json()`` (plain ``json.loads``) only when no number needed ``Decimal``: otherwise the two
     differ, and ``json()`` parses on its own."""
-    import json
+    from lambdakit.filtering._parse import json_decoder
 
     fractions: list[str] = []
 
@@ -118,7 +118,7 @@ def _kept_sqs(
         fractions.append(text)
         return Decimal(text)
 
-    decode = json.JSONDecoder(parse_float=fraction, parse_constant=_refuse_constant).decode
+    decode = json_decoder(fraction)
     parsed = hand_off.parsed
     kept = []
     for raw in records:
@@ -140,17 +140,13 @@ def _kept_sqs(
     return kept
 
 
-def _refuse_constant(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
 def _shares_bodies(compiled: FilterCriteria, source: str | None) -> bool | None:
     """Whether SQS records can be matched with :func:`_kept_sqs`: ``True`` for every record,
     ``None`` for the records whose ``eventSource`` says SQS (the source is not fixed),
     ``False`` never (another source, or a filter that takes ``body`` as a plain string)."""
     if any(f.payload_kind.get("body") == "string" for f in compiled.filters):
         return False
-    fixed = _source_name(source) or compiled.source
+    fixed = source_name(source) or compiled.source
     if fixed is None:
         return None
     return fixed == "sqs"

@@ -39,6 +39,31 @@ DEFAULT_TIMEOUT = 30.0  # without a context or a timeout: Lambda's typical funct
 _SCOPES = ("call", "invocation")
 
 
+def batch_metrics_on(function: Callable[..., Any]) -> bool:
+    """Whether the batch under ``function`` writes metrics: ``process_batch(metrics=...)``
+    marks its handler (``__lambdakit_metrics__``); without one, ``LAMBDAKIT_METRICS``."""
+    from lambdakit._internal.emf import metrics_enabled
+    from lambdakit._internal.signature import wrapping_chain
+
+    for link in wrapping_chain(function):
+        marked = getattr(link, "__lambdakit_metrics__", None)
+        if marked is not None:
+            return bool(marked)
+    return metrics_enabled(None)
+
+
+def report_failures(failed: int) -> None:
+    """One EMF line with ``KafkaDeliveryFailures`` (dimension ``FunctionName``): for
+    ``scope="invocation"``, whose flush runs after the batch wrote its own metrics. Never
+    raises: the invocation is failing for the delivery, not for its metric."""
+    from lambdakit._internal import emf
+
+    try:
+        emf.emit({KAFKA_DELIVERY_FAILURES: failed}, {"FunctionName": emf.function_name()})
+    except Exception:  # stdout closed: the delivery error still fails the invocation
+        return
+
+
 def flush_kafka(
     producer: Producer,
     *,
@@ -72,6 +97,10 @@ def flush_kafka(
 
     # kafka-python's send() can wait for metadata: bounded by the call's budget from its start.
     bounds_sends = producer.backend == "kafka-python"
+    # Over process_batch, the batch's metrics line is written before this flush: its failures
+    # get a line of their own when metrics are on for the batch (its metrics=True, or
+    # LAMBDAKIT_METRICS), decided when the decorator is applied (see decorate).
+    own_metrics = False
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Ledger, Any]:
         """A new ledger for this call, registered with the producer; the token for ``end``."""
@@ -101,6 +130,8 @@ def flush_kafka(
         # Counted here, on the call's own thread (kafka-python reports deliveries on its
         # sender thread, outside the batch's counts): refused, failed and unconfirmed alike.
         count(KAFKA_DELIVERY_FAILURES, ledger.failed + undelivered)
+        if own_metrics:
+            report_failures(ledger.failed + undelivered)
         why = (
             "not confirmed by the flush deadline"
             if ledger.lost is None
@@ -117,7 +148,10 @@ def flush_kafka(
         )
 
     def decorate(function: F) -> F:
+        nonlocal own_metrics
         check_stack(name, function, producer, "process_batch" if scope != "call" else None)
+        if scope == "invocation":
+            own_metrics = batch_metrics_on(function)
         if is_coroutine_function(function):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -418,13 +418,22 @@ class SecretCache:
         names a secret, as in ``@inject_secrets``; ``max_age`` applies to refs without their
         own; what is cached and fresh is not fetched again (after a SnapStart restore,
         ``refresh(name)`` first: values in the snapshot may have rotated since). Raises what a
-        read would raise: a ref that cannot be fetched now is refused now, by name. Nothing
+        read would raise: a ref that cannot be fetched now is refused now, by name, and
+        leaves no back-off behind, so the first read fetches again. Nothing
         more is needed under provisioned concurrency: its environments run init, and so this,
         before their first request."""
         from lambdakit.secrets._inject import as_ref
 
         for ref in refs:
-            as_ref(ref, "SecretCache.warm").read(self, max_age)
+            resolved = as_ref(ref, "SecretCache.warm")
+            try:
+                resolved.read(self, max_age)
+            except Exception:
+                # A fetch that failed at init must not start the back-off the first invocation
+                # would then meet milliseconds later: that invocation tries again, as it would
+                # have without warming (a throttle at init has often cleared by then).
+                self.refresh(resolved.name)
+                raise
 
     # --- control --------------------------------------------------------------------------------
 
