@@ -475,6 +475,23 @@ class TestThroughProcessBatch:
         assert all(line["errorType"] == "ValueError" for line in logged)
         assert all(line["stackTrace"] for line in logged)
 
+    @pytest.mark.parametrize("concurrency", [1, 4])
+    def test_a_failures_traceback_starts_at_the_record_handler_not_in_lambdakit(
+        self, lambda_logging: LambdaLogging, concurrency: int
+    ) -> None:
+        # The reader needs the handler's frames; lambdakit's loop (or worker) frame is noise,
+        # and under Lambda's JSON format every frame costs a parse of its source line.
+        sink = lambda_logging()
+
+        @process_batch(concurrency=concurrency)
+        def handler(record: SQSRecord) -> None:
+            raise ValueError("refused")
+
+        handler(sqs_event(["a"]), LambdaContext())
+        [line] = failure_lines(sink.json_lines())
+        assert "in handler" in line["stackTrace"][0]
+        assert not any("lambdakit/batch" in frame for frame in line["stackTrace"])
+
     def test_at_log_level_error_a_failing_batch_formats_nothing(
         self, lambda_logging: LambdaLogging
     ) -> None:

@@ -24,6 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
     from collections.abc import Mapping
+    from types import TracebackType
     from typing import Any
 
 ROOT = "lambdakit"
@@ -96,18 +97,22 @@ def log(
     fields: Mapping[str, object],
     *,
     error: BaseException | None = None,
+    traceback: TracebackType | None = None,
 ) -> None:
     """Log ``message`` at ``level`` with ``fields`` as attributes of the record, so that
     Lambda's JSON format writes each as a top-level key (camelCase, as Lambda's own keys).
 
     ``message`` is written as it is (no ``%`` formatting), and must read well alone: the TEXT
     format shows nothing else. Fields whose value is ``None`` are left out. ``error`` is logged
-    with its traceback (``stackTrace``, ``errorType`` and ``errorMessage`` in JSON). Callers
+    with its traceback (``stackTrace``, ``errorType`` and ``errorMessage`` in JSON), or with
+    ``traceback`` in place of its own (a part of it: see ``batch._outcome``). Callers
     check ``logger.isEnabledFor(level)`` *before* building the message and the fields, so that
     a disabled level costs nothing.
     """
     extra = {key: value for key, value in fields.items() if value is not None}
     exc_info: BaseException | tuple[type[BaseException], BaseException, Any] | None = error
+    if error is not None and traceback is not None:
+        exc_info = (type(error), error, traceback)
     if error is not None:
         try:
             str(error)
@@ -119,7 +124,7 @@ def log(
             stand_in = _Unprintable(
                 f"<{kind.__module__}.{kind.__qualname__} object (its str() raised)>"
             )
-            exc_info = (kind, stand_in, error.__traceback__)
+            exc_info = (kind, stand_in, traceback or error.__traceback__)
     # stacklevel 2: the record's location (JSON "location" with an error) is the caller's.
     logger.log(level, message, exc_info=exc_info, extra=extra, stacklevel=2)
 

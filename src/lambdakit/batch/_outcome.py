@@ -20,6 +20,7 @@ from lambdakit._internal.reprs import safe_repr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import Any
 
 LOGGER = "lambdakit.batch"
@@ -254,6 +255,19 @@ _OUTCOME_FIELDS = (
 )
 
 
+def user_frames(traceback: TracebackType | None) -> TracebackType | None:
+    """``traceback`` without its leading frames in ``lambdakit.batch`` (the loop that called
+    the record handler, a worker's ``drive``): the frames a reader of a failed record's log
+    needs are the handler's. Half the traceback's formatting cost too: under Lambda's JSON
+    format each frame's source line is parsed to place its carets. At least one frame stays."""
+    while traceback is not None and traceback.tb_next is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if not (isinstance(module, str) and module.startswith("lambdakit.batch")):
+            break
+        traceback = traceback.tb_next
+    return traceback
+
+
 def report(outcome: BatchOutcome, *, metrics: bool) -> None:
     """Report one batch: the summary line, the kept failures with their tracebacks, and when
     ``metrics`` is true one EMF line on stdout (dimensions ``FunctionName`` and
@@ -270,7 +284,15 @@ def report(outcome: BatchOutcome, *, metrics: bool) -> None:
     if outcome.failures and logger.isEnabledFor(WARNING):
         source = outcome.source
         for failure in outcome.failures:
-            log(logger, WARNING, failure.message(), failure.fields(source), error=failure.error)
+            error = failure.error
+            log(
+                logger,
+                WARNING,
+                failure.message(),
+                failure.fields(source),
+                error=error,
+                traceback=user_frames(error.__traceback__),
+            )
     if metrics:
         from lambdakit._internal import emf
 
