@@ -1,10 +1,11 @@
 """The ``lambdakit`` command: one subcommand per utility (``lambdakit filter check``,
-``lambdakit cost compat|plan|measure``).
+``lambdakit cost compat|plan|measure``, ``lambdakit check``).
 
 This module holds the parser, the text ``--help`` prints, and what every subcommand shares
 (reading JSON arguments, exit statuses, reporting invalid input). Each subcommand's work lives
-in its own module (``lambdakit._cli_filter``, ``lambdakit._cli_cost``), imported only when that
-subcommand runs, so ``lambdakit --help`` and ``lambdakit --version`` load nothing else.
+in its own module (``lambdakit._cli_filter``, ``lambdakit._cli_cost``,
+``lambdakit._cli_check``), imported only when that subcommand runs, so ``lambdakit --help``
+and ``lambdakit --version`` load nothing else.
 
 Help text is written here as plain text, never taken from docstrings: argparse prints it as
 written, and reST markup (double backticks, ``:class:`` roles) reads as noise in a terminal.
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_INVALID = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS = EXIT_MATCH, EXIT_NO_MATCH  # `lambdakit check`: nothing / something
 EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a command killed by SIGPIPE
 
 # The module that runs each command (its ``run(arguments) -> exit status``).
@@ -32,6 +34,7 @@ _COMMANDS = {
     ("cost", "compat"): "lambdakit._cli_cost",
     ("cost", "plan"): "lambdakit._cli_cost",
     ("cost", "measure"): "lambdakit._cli_cost",
+    ("check",): "lambdakit._cli_check",
 }
 
 _DESCRIPTION = "lambdakit: utilities for AWS Lambda functions. Each command has --help."
@@ -105,6 +108,30 @@ The handler runs for real: it must not reach production resources.
 Exit status: 0, or 2 for invalid input."""
 
 
+_CHECK = """\
+Reads a SAM or CloudFormation template (YAML or JSON) and reports the
+configuration that loses or re-runs records with partial batch responses:
+ReportBatchItemFailures missing, a queue visibility timeout too short for the
+function, no dead-letter queue, Kafka partial responses without provisioned
+mode, FIFO limits, batch sizes and windows, FilterCriteria that AWS rejects
+or that can never match, an idempotency table without TTL. Static values are
+resolved (!Ref, !GetAtt, !Sub, parameters' defaults) and followed to the
+queue or stream.
+
+Which functions use process_batch: --batch-function ID (repeatable), or
+--import to import each handler's module from its CodeUri and look; without
+either, every function with an SQS, Kinesis, DynamoDB or Kafka event source
+is treated as one (the finding says so).
+
+Each finding names the template, the resource, the property path, the rule
+id and the fix. --format json prints {"findings": [...]}; --format sarif
+prints SARIF 2.1.0 for code scanning (GitHub). --ignore RULE (repeatable)
+leaves a rule out. The rules, why, and AWS's pages: docs/check.md.
+
+Exit status: 0 with no findings, 1 with findings, 2 when the template cannot
+be read (the message is on standard error)."""
+
+
 class InvalidInput(LambdakitError):
     """Input the command cannot use; reported on stderr with exit status 2."""
 
@@ -170,7 +197,45 @@ def _parser() -> argparse.ArgumentParser:
         help="see records as Lambda does for this source (must agree with the template's)",
     )
     _cost_parser(commands)
+    _check_parser(commands)
     return parser
+
+
+def _check_parser(commands: Any) -> None:
+    """``lambdakit check``: one command, no actions below it."""
+    check = commands.add_parser(
+        "check",
+        help="find configuration that loses or re-runs records, in a SAM/CloudFormation template",
+        description=_CHECK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("template", metavar="TEMPLATE", help="a SAM or CloudFormation template")
+    check.add_argument(
+        "--function", metavar="ID", help="check only this function's event sources (logical id)"
+    )
+    check.add_argument(
+        "--format", choices=("text", "json", "sarif"), default="text", help="default text"
+    )
+    check.add_argument(
+        "--import",
+        dest="import_handlers",
+        action="store_true",
+        help="import each handler's module to find which use process_batch",
+    )
+    check.add_argument(
+        "--batch-function",
+        dest="batch_functions",
+        action="append",
+        metavar="ID",
+        help="a function (logical id) whose handler uses process_batch; repeatable",
+    )
+    check.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="leave out the findings of this rule (LK101); repeatable",
+    )
 
 
 def _cost_parser(commands: Any) -> None:
@@ -400,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help and --version exit 0, usage errors exit 2
         return int(exc.code) if isinstance(exc.code, int) else EXIT_INVALID
-    words = (arguments.command, arguments.action)
+    words = (arguments.command, *_action(arguments))
     try:
         from importlib import import_module
 
@@ -411,6 +476,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left (`| head`): nothing more to say, no traceback
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def _action(arguments: argparse.Namespace) -> tuple[str, ...]:
+    """The action word under the command, for commands that have them (``cost plan``)."""
+    action = getattr(arguments, "action", None)
+    return () if action is None else (action,)
 
 
 def _discard_stdout() -> None:

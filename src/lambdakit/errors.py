@@ -26,6 +26,7 @@ __all__ = [
     "SecretsConfigurationError",
     "SecretsError",
     "BatchConfigurationError",
+    "CheckError",
     "CostError",
     "CostInputError",
     "DecoratorOrderError",
@@ -370,3 +371,12 @@ class CostInputError(CostError, ValueError):
         """The same error, said to come from ``source`` (a file) at ``line``: for readers that
         check a value with the shared checks and then point at where it was written."""
         return CostInputError(self.reason, field=self.field, source=source, line=line)
+
+
+# --- check ---------------------------------------------------------------------------------
+
+
+class CheckError(LambdakitError):
+    """A template ``lambdakit check`` cannot read (missing file, not YAML/JSON, no Resources),
+    a handler it cannot import with ``import_handlers=True``, or an unknown rule id to ignore.
+    The message names the file, and the resource or rule."""

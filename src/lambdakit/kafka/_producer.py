@@ -532,7 +532,7 @@ class Producer:
         return f"{self.describe()[:-1]}, created={self.created})"
 
 
-CONNECT_SOON_SECONDS = 5.0
+CONNECT_SOON_SECONDS = 0.5  # short: close() and shutdown must never wait for it
 
 
 def _connect_soon(client: Any) -> None:
