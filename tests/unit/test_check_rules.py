@@ -181,3 +181,69 @@ def test_import_handlers_names_the_function_whose_module_is_missing(tmp_path: Pa
     )
     with pytest.raises(CheckError, match="Worker: handler module 'app' not in"):
         check_template(tmp_path / "template.yaml", import_handlers=True)
+
+
+# --- mappings whose EventSourceArn is not a plain !GetAtt -----------------------------------
+
+MAPPING_TEMPLATE = """
+Parameters:
+  QueueArn:
+    Type: String
+    Default: {default}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 30
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::123456789012:role/r
+      Code: {{ZipFile: "x"}}
+      Timeout: 20
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Fn
+      EventSourceArn: {arn}
+{extra}
+"""
+
+
+def mapping_findings(tmp_path: Path, arn: str, extra: str = "", default: str = "x") -> set[str]:
+    path = tmp_path / "template.yaml"
+    path.write_text(MAPPING_TEMPLATE.format(arn=arn, extra=extra, default=default))
+    return {finding.rule.id for finding in check_template(path)}
+
+
+def test_a_mapping_whose_arn_is_a_parameter_default_is_checked(tmp_path: Path) -> None:
+    # found by the acceptance pass: the source was unknown, so every rule stayed silent
+    rules = mapping_findings(
+        tmp_path, "!Ref QueueArn", default="arn:aws:sqs:us-east-1:123456789012:orders"
+    )
+    assert "LK101" in rules
+
+
+def test_a_mapping_whose_arn_is_a_sub_of_the_queue_arn_is_followed_to_the_queue(
+    tmp_path: Path,
+) -> None:
+    # !Sub "${Queue.Arn}": visibility 30 s under 6 x the function's 20 s timeout
+    assert "LK201" in mapping_findings(tmp_path, '!Sub "${Queue.Arn}"')
+
+
+def test_a_queue_in_another_stack_is_fifo_when_its_static_arn_ends_in_fifo(
+    tmp_path: Path,
+) -> None:
+    extra = "      BatchSize: 11\n      MaximumBatchingWindowInSeconds: 5"
+    rules = mapping_findings(tmp_path, "arn:aws:sqs:us-east-1:123456789012:orders.fifo", extra)
+    assert {"LK105", "LK107"} <= rules
+
+
+def test_an_assumed_partial_batch_function_is_told_the_cli_options_too(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(MAPPING_TEMPLATE.format(arn="!GetAtt Queue.Arn", extra="", default="x"))
+    [lk101] = [f for f in check_template(path) if f.rule.id == "LK101"]
+    assert "--batch-function" in lk101.message
+    assert "--import" in lk101.message

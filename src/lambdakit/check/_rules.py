@@ -213,9 +213,11 @@ class Checker:
         return default if raw is None else self.template.number(raw)
 
     def fifo(self, source: EventSource) -> bool | None:
-        """Whether the SQS queue is FIFO; ``None`` when the template cannot tell."""
+        """Whether the SQS queue is FIFO; ``None`` when the template cannot tell. A queue
+        outside the template is FIFO when its static ARN ends in ``.fifo`` (FIFO queue names
+        must)."""
         if source.target is None or self.template.type_of(source.target) != "AWS::SQS::Queue":
-            return None
+            return True if source.arn is not None and source.arn.endswith(".fifo") else None
         properties = self.template.properties(source.target)
         name = self.template.value(properties.get("QueueName"))
         if isinstance(name, str) and name.endswith(".fifo"):
@@ -235,8 +237,9 @@ class Checker:
             assumed = (
                 ""
                 if partial
-                else " (assumed to use partial batch responses: pass batch_functions or "
-                "import_handlers to say which functions do)"
+                else " (assumed to use partial batch responses: name the functions that use "
+                "process_batch with --batch-function / batch_functions=, or let lambdakit "
+                "find them with --import / import_handlers=True)"
             )
             self.report(
                 "LK101",

@@ -47,10 +47,10 @@ class EventSource:
     """One event source mapping: the function it invokes, the source kind (``sqs`` ...), its
     properties, the resource that declares it and the property path to its properties
     (``Properties.Events.Orders.Properties`` for SAM, ``Properties`` for a mapping resource),
-    and the logical id of the queue / stream resource it reads (``None``: outside the
-    template, or not static)."""
+    the logical id of the queue / stream resource it reads (``None``: outside the template,
+    or not static), and its ARN when that is a static string (a queue in another stack)."""
 
-    __slots__ = ("function", "kind", "name", "path", "properties", "resource", "target")
+    __slots__ = ("arn", "function", "kind", "name", "path", "properties", "resource", "target")
 
     def __init__(
         self,
@@ -61,7 +61,9 @@ class EventSource:
         resource: str,
         path: str,
         target: str | None,
+        arn: str | None = None,
     ) -> None:
+        self.arn = arn
         self.function = function
         self.name = name
         self.kind = kind
@@ -208,7 +210,7 @@ class Template:
     def event_sources(self) -> list[EventSource]:
         """Every event source mapping of the template, in template order: SAM ``Events`` and
         ``AWS::Lambda::EventSourceMapping`` resources."""
-        from lambdakit.filtering._template import _function_of, _source_of
+        from lambdakit.filtering._template import _RESOURCE_SOURCES, _function_of, _source_of
 
         found: list[EventSource] = []
         for name, resource in self.resources.items():
@@ -231,21 +233,37 @@ class Template:
                             name,
                             f"Properties.Events.{event_name}.Properties",
                             target,
+                            self.static_arn(event_properties.get(key)) if key else None,
                         )
                     )
             elif kind == "AWS::Lambda::EventSourceMapping":
+                reference = properties.get("EventSourceArn")
+                target = self.target(reference)
+                arn = self.static_arn(reference)
+                source_kind = _source_of(properties, self.resources)
+                if source_kind is None and arn is not None:  # !Ref to a parameter, !Sub ...
+                    source_kind = _source_of({"EventSourceArn": arn}, self.resources)
+                if source_kind is None and target is not None:  # !Sub "${Queue.Arn}"
+                    source_kind = _RESOURCE_SOURCES.get(self.type_of(target))
                 found.append(
                     EventSource(
                         _function_of(properties.get("FunctionName"), self.resources),
                         name,
-                        _source_of(properties, self.resources),
+                        source_kind,
                         properties,
                         name,
                         "Properties",
-                        self.target(properties.get("EventSourceArn")),
+                        target,
+                        arn,
                     )
                 )
         return found
+
+    def static_arn(self, reference: Any) -> str | None:
+        """``reference`` as a static ARN string (a literal, a parameter's default, a static
+        ``Fn::Sub``), else ``None``."""
+        resolved = self.value(reference)
+        return resolved if isinstance(resolved, str) and resolved.startswith("arn:") else None
 
 
 def mapping(value: Any) -> dict[str, Any]:
