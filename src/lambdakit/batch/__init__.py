@@ -18,8 +18,24 @@ from lambdakit.errors import (
 )
 from lambdakit.events import DynamoDBRecord, KafkaRecord, KinesisRecord, SQSRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambdakit.batch._retry import Backoff, Quarantine
+
+
+def __getattr__(name: str) -> object:
+    # Backoff and Quarantine are dataclasses: imported when named, so that a function using
+    # neither does not pay for importing ``dataclasses`` at cold start.
+    if name in ("Backoff", "Quarantine"):
+        from lambdakit.batch import _retry
+
+        return getattr(_retry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AllRecordsFailedError",
+    "Backoff",
     "BatchConfigurationError",
     "BatchError",
     "BatchResponse",
@@ -30,6 +46,7 @@ __all__ = [
     "KafkaRecord",
     "KinesisRecord",
     "NotABatchEventError",
+    "Quarantine",
     "SQSRecord",
     "UnknownEventSourceError",
     "process_batch",

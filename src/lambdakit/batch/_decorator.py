@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
     from typing import Any, TypeVar, overload
 
+    from lambdakit.batch._retry import Aftercare, Backoff, Quarantine
     from lambdakit.batch._sources import Batch
     from lambdakit.typing import LambdaContext
 
@@ -77,6 +78,26 @@ def _calls_with_context(handler: Callable[..., Any]) -> bool:
     return found.varargs or required == 2
 
 
+def _check_retry_options(retry: Any, quarantine: Any, explicit: str | None) -> bool:
+    """Whether ``retry=`` or ``quarantine=`` is set, after checking them. Their classes are
+    imported only when one is given (``dataclasses`` costs cold starts that use neither)."""
+    if retry is None and quarantine is None:
+        return False
+    from lambdakit.batch._retry import Backoff, Quarantine
+
+    if retry is not None and not isinstance(retry, Backoff):
+        raise BatchConfigurationError(f"retry must be a Backoff or None, got {retry!r}")
+    if quarantine is not None and not isinstance(quarantine, Quarantine):
+        raise BatchConfigurationError(
+            f"quarantine must be a Quarantine or None, got {quarantine!r}"
+        )
+    if explicit is not None and explicit != "sqs":
+        raise BatchConfigurationError(
+            f"process_batch: retry= and quarantine= apply to SQS only, not source={explicit!r}"
+        )
+    return True
+
+
 class _BatchProcessor:
     """One decorated record handler: its options, and a thread pool kept across invocations."""
 
@@ -90,6 +111,7 @@ class _BatchProcessor:
         log_failures: bool,
         max_logged_failures: int,
         metrics: bool,
+        aftercare: Aftercare | None = None,
     ) -> None:
         self.handler = handler
         self.source = source
@@ -101,6 +123,8 @@ class _BatchProcessor:
         self.logged = max_logged_failures if log_failures else 0
         self.keep = max(self.logged, 1 if raise_on_all_failed else 0)
         self.metrics = metrics
+        # retry= / quarantine=: a step after the batch, over its failed records only.
+        self.aftercare = aftercare
         self.is_async = is_coroutine_function(handler)
         self.with_context = _calls_with_context(handler)
         self._pool: ThreadPoolExecutor | None = None
@@ -129,11 +153,17 @@ class _BatchProcessor:
                 report(BatchOutcome(source, 0, filtered=filtered), metrics=self.metrics)
             return {"batchItemFailures": []}
         sequential = self.concurrency == 1
+        aftercare = self.aftercare
+        keep = self.keep
+        if aftercare is not None:
+            aftercare.check_source(batch)
+            if aftercare.quarantine is not None:  # every failure's reason goes with it
+                keep = len(batch.records)
         run = Run(
             batch,
             context,
             self.deadline_margin_ms,
-            keep_failures=self.keep,
+            keep_failures=keep,
             sequential=sequential,
         )
         extra = (context,) if self.with_context else ()
@@ -149,6 +179,8 @@ class _BatchProcessor:
                     run.sequential(self.handler, context, self.with_context)
                 else:
                     self._run_threads(batch, run, extra)
+                # After the records, inside the batch's counts (Quarantined, BackoffApplied).
+                done = aftercare(batch, run, context) if aftercare is not None else None
         finally:
             run.close()
             current_batch.reset(batch_token)
@@ -158,7 +190,7 @@ class _BatchProcessor:
         # was logged while records ran.
         outcome = run.outcome(logged=self.logged, filtered=filtered, counts=counts.take())
         report(outcome, metrics=self.metrics)
-        return self._response(batch, run)
+        return self._response(batch, run, done)
 
     def _call(self, batch: Batch, extra: tuple[Any, ...]) -> Callable[[int], Any]:
         handler, records, view = self.handler, batch.records, batch.view
@@ -225,7 +257,7 @@ class _BatchProcessor:
             run.end()
             raise
 
-    def _response(self, batch: Batch, run: Run) -> BatchResponse:
+    def _response(self, batch: Batch, run: Run, done: set[str] | None = None) -> BatchResponse:
         if self.raise_on_all_failed and run.all_failed():
             errors = run.errors()
             first = errors[0] if errors else None
@@ -234,6 +266,12 @@ class _BatchProcessor:
                 f"(first error: {safe_repr(first)})",
                 errors,
             ) from first
+        if done:  # quarantined: moved and deleted, so no longer to retry
+            return {
+                "batchItemFailures": [
+                    {"itemIdentifier": i} for i in run.failures() if i not in done
+                ]
+            }
         return {"batchItemFailures": [{"itemIdentifier": i} for i in run.failures()]}
 
 
@@ -254,6 +292,9 @@ if TYPE_CHECKING:
         log_failures: bool = True,
         max_logged_failures: int = DEFAULT_MAX_LOGGED_FAILURES,
         metrics: bool | None = None,
+        retry: Backoff | None = None,
+        quarantine: Quarantine | None = None,
+        sqs_client: Any = None,
     ) -> Callable[[RecordHandler], LambdaHandler]: ...
 
 
@@ -268,6 +309,9 @@ def process_batch(
     log_failures: bool = True,
     max_logged_failures: int = DEFAULT_MAX_LOGGED_FAILURES,
     metrics: bool | None = None,
+    retry: Backoff | None = None,
+    quarantine: Quarantine | None = None,
+    sqs_client: Any = None,
 ) -> LambdaHandler | Callable[[Callable[..., Any]], LambdaHandler]:
     """Turn a *record handler* into a Lambda handler that reports partial batch failures.
 
@@ -293,6 +337,14 @@ def process_batch(
       10,000). ``max_logged_failures=0`` logs none.
     - ``metrics``: write the batch's counts as CloudWatch Embedded Metric Format on stdout;
       ``None`` follows the ``LAMBDAKIT_METRICS`` environment variable.
+    - ``retry``: a :class:`~lambdakit.batch.Backoff`; SQS only. After the batch, each failed
+      message's visibility timeout is set from its ``ApproximateReceiveCount``
+      (``ChangeMessageVisibilityBatch``), so a failing message comes back later each time.
+    - ``quarantine``: a :class:`~lambdakit.batch.Quarantine`; SQS only. A message that failed
+      after that many receives is sent to the quarantine queue and deleted, and no longer
+      reported (a FIFO group moves on). A failed send or delete leaves it reported.
+    - ``sqs_client``: the boto3 SQS client for those calls; by default one is created on the
+      first batch that needs it and reused.
 
     Nothing is logged while records run: one summary line per batch (INFO when every record
     succeeded, WARNING otherwise) is written before the response is returned.
@@ -325,6 +377,7 @@ def process_batch(
 
     metrics_on = metrics_enabled(metrics)
     explicit = parse_source(source) if source is not None else None
+    options = _check_retry_options(retry, quarantine, explicit)
 
     def decorate(record_handler: Callable[..., Any]) -> LambdaHandler:
         if not callable(record_handler):
@@ -332,6 +385,11 @@ def process_batch(
                 f"process_batch wraps a record handler, got {type(record_handler).__name__}"
             )
         check_stack("process_batch", record_handler)
+        aftercare = None
+        if options:
+            from lambdakit.batch._retry import Aftercare
+
+            aftercare = Aftercare(retry, quarantine, sqs_client)  # one client per handler
         processor = _BatchProcessor(
             record_handler,
             explicit,
@@ -341,6 +399,7 @@ def process_batch(
             log_failures,
             max_logged_failures,
             metrics_on,
+            aftercare,
         )
 
         def lambda_handler(event: Any, context: Any = None) -> BatchResponse:

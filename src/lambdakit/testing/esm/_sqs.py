@@ -232,6 +232,11 @@ class SQSQueue:
         self._messages: dict[str, _Message] = {}  # in queue order: send (or redrive) order
         self._deduplication: dict[str, tuple[float, str]] = {}  # id -> (sent at, message ID)
         self._sequence = 0
+        # The current receipt handle of each message in flight -> (message ID, received at), and
+        # the last handles of deleted messages (deleting again with one succeeds, as in SQS):
+        # what the boto3-shaped SQSClient checks receipt handles against.
+        self._handles: dict[str, tuple[str, float]] = {}
+        self._spent_handles: set[str] = set()
         # IDs and receipt handles are random-looking but reproducible run to run.
         self._random = random.Random(self.arn)
 
@@ -252,6 +257,10 @@ class SQSQueue:
         self._deduplication = {
             key: (sent + shift, message_id)
             for key, (sent, message_id) in self._deduplication.items()
+        }
+        self._handles = {
+            handle: (message_id, received + shift)
+            for handle, (message_id, received) in self._handles.items()
         }
         self.clock = clock
         if self.dlq is not None and self.dlq.clock is not clock:
@@ -329,17 +338,7 @@ class SQSQueue:
                     )
                 entry_id = entry.get("Id")
                 if entry_id is not None:
-                    if not isinstance(entry_id, str) or not _BATCH_ENTRY_ID.fullmatch(entry_id):
-                        raise EventSourceMappingError(
-                            f"{here}: Id={entry_id!r}: up to 80 letters, digits, - and _ "
-                            "(SQS: InvalidBatchEntryId)"
-                        )
-                    if entry_id in seen_ids:
-                        raise EventSourceMappingError(
-                            f"{here}: Id={entry_id!r} repeats an earlier entry's "
-                            "(SQS: BatchEntryIdsNotDistinct)"
-                        )
-                    seen_ids.add(entry_id)
+                    check_batch_entry_id(entry_id, seen_ids, here)
                 outgoing = self._prepare(
                     entry["MessageBody"],
                     entry.get("MessageGroupId", group_id),
@@ -517,7 +516,7 @@ class SQSQueue:
         """Move ``message`` to the DLQ (SQS does it on a receive attempt); what it was here."""
         assert self.dlq is not None
         snapshot = self._snapshot(message)
-        del self._messages[message.message_id]
+        self._forget(message)
         self.dlq._accept_redriven(message, self.arn, now)
         return snapshot
 
@@ -550,11 +549,62 @@ class SQSQueue:
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
+        if message.receipt_handle is not None:
+            self._handles.pop(message.receipt_handle, None)  # an earlier receive's: stale now
         message.receipt_handle = receipt_handle
+        self._handles[receipt_handle] = (message.message_id, now)
         message.available_at = now + self.visibility_timeout
 
     def _delete(self, message: _Message) -> None:
+        handle = self._forget(message)
+        if handle is not None:
+            self._spent_handles.add(handle)
+
+    def _forget(self, message: _Message) -> str | None:
+        """Remove ``message`` (deleted, or moved to the DLQ); its last receipt handle."""
         self._messages.pop(message.message_id, None)
+        if message.receipt_handle is not None:
+            self._handles.pop(message.receipt_handle, None)
+        return message.receipt_handle
+
+    def _in_flight_by_receipt(self, receipt_handle: Any, now: float) -> tuple[_Message, float]:
+        """The message ``receipt_handle`` was issued for and when it was received, if the
+        handle is still current: from the message's latest receive, its visibility timeout
+        not over. Otherwise :class:`ReceiptHandleRefused` (SQS: ReceiptHandleIsInvalid)."""
+        found = self._handles.get(receipt_handle) if isinstance(receipt_handle, str) else None
+        message = None if found is None else self._messages.get(found[0])
+        if found is None or message is None:
+            raise ReceiptHandleRefused(
+                f"{self!s}: the receipt handle {_short(receipt_handle)} is not valid for this "
+                "queue (not issued by it, or its message was deleted or received again)"
+            )
+        if not message.in_flight(now):
+            raise ReceiptHandleRefused(
+                f"{self!s}: the receipt handle {_short(receipt_handle)} has expired (the "
+                f"message's visibility timeout ended at {message.available_at:g})"
+            )
+        return message, found[1]
+
+    def _change_visibility(self, receipt_handle: Any, timeout: Any, now: float) -> None:
+        """ChangeMessageVisibility: hide the message for ``timeout`` seconds *from now* (not
+        from the receive), within 12 hours of the receive, as SQS does."""
+        where = f"{self!s}: VisibilityTimeout"
+        _check_number(where, timeout, MAX_VISIBILITY_TIMEOUT)
+        message, received_at = self._in_flight_by_receipt(receipt_handle, now)
+        if now + timeout - received_at > MAX_VISIBILITY_TIMEOUT:
+            raise EventSourceMappingError(
+                f"{where}={timeout!r}: the message was received {now - received_at:g} s ago; "
+                f"its visibility can extend to {MAX_VISIBILITY_TIMEOUT} s after the receive, "
+                "not beyond (SQS: InvalidParameterValue)"
+            )
+        message.available_at = now + float(timeout)
+
+    def _delete_by_receipt(self, receipt_handle: Any, now: float) -> None:
+        """DeleteMessage: delete the message by its current receipt handle (again with the
+        handle that deleted it: nothing to do, as SQS accepts it)."""
+        if isinstance(receipt_handle, str) and receipt_handle in self._spent_handles:
+            return
+        self._delete(self._in_flight_by_receipt(receipt_handle, now)[0])
 
     def _next_change(self, now: float) -> float | None:
         """The earliest moment after ``now`` a message's delay or visibility timeout ends."""
@@ -610,7 +660,31 @@ class SQSQueue:
         )
 
 
+class ReceiptHandleRefused(EventSourceMappingError):
+    """A receipt handle SQS would refuse (ReceiptHandleIsInvalid): unknown, stale or expired."""
+
+
+def _short(receipt_handle: Any) -> str:
+    text = repr(receipt_handle)
+    return text if len(text) <= 24 else text[:20] + "...'"
+
+
 # --- checks --------------------------------------------------------------------------------------
+
+
+def check_batch_entry_id(entry_id: Any, seen: set[str], where: str) -> None:
+    """A batch entry's ``Id``: up to 80 letters, digits, - and _, distinct in its batch (added
+    to ``seen``)."""
+    if not isinstance(entry_id, str) or not _BATCH_ENTRY_ID.fullmatch(entry_id):
+        raise EventSourceMappingError(
+            f"{where}: Id={entry_id!r}: up to 80 letters, digits, - and _ "
+            "(SQS: InvalidBatchEntryId)"
+        )
+    if entry_id in seen:
+        raise EventSourceMappingError(
+            f"{where}: Id={entry_id!r} repeats an earlier entry's (SQS: BatchEntryIdsNotDistinct)"
+        )
+    seen.add(entry_id)
 
 
 def _check_name(name: Any, fifo: bool, where: str) -> None:
