@@ -283,6 +283,7 @@ class TestJsonFields:
             "filtered": 0,
             "duplicates": 0,
             "failuresNotLogged": 1,
+            "quarantined": 0,
         }
         assert summary["requestId"] == ""  # the runtime's filter ran on the record
 

@@ -249,3 +249,27 @@ def test_out_of_time_nothing_is_sent_and_unsent_quarantines_stay_reported() -> N
     response = handler({"Records": [sqs_record(1, 3)]}, context)
     assert response["batchItemFailures"] == [{"itemIdentifier": "m1"}]
     assert [name for name, _ in sqs.calls] == []
+
+
+def test_a_quarantined_record_is_logged_as_moved_away_and_not_counted_as_retried(
+    caplog: Any,
+) -> None:
+    # m1 has been received 3 times: quarantined; m2 (first receive) is reported for retry.
+    sqs = FakeSQS()
+
+    @process_batch(quarantine=Quarantine(after=3, to=URL + "-q"), sqs_client=sqs)
+    def handler(record: SQSRecord) -> None:
+        raise ValueError("down")
+
+    with caplog.at_level("WARNING", logger="lambdakit.batch"):
+        response = handler({"Records": [sqs_record(1, 3), sqs_record(2, 1)]}, LambdaContext())
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m2"}]
+    messages = [record.getMessage() for record in caplog.records]
+    [summary] = [m for m in messages if m.startswith("Batch of 2")]
+    assert (
+        "1 reported for retry (2 failed), 1 of the failed moved to the quarantine queue" in summary
+    )
+    [m1] = [m for m in messages if "m1" in m and not m.startswith("Batch")]
+    assert "failed and was moved to the quarantine queue (attempt 3)" in m1
+    [m2] = [m for m in messages if "m2" in m and not m.startswith("Batch")]
+    assert "failed and will be retried (attempt 1)" in m2

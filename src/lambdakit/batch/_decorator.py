@@ -189,6 +189,9 @@ class _BatchProcessor:
         # Reported before the response is returned (or AllRecordsFailedError raised): nothing
         # was logged while records ran.
         outcome = run.outcome(logged=self.logged, filtered=filtered, counts=counts.take())
+        if done:  # quarantined: logged as moved away, not as retried
+            for failure in outcome.failures:
+                failure.quarantined = failure.record_id in done
         report(outcome, metrics=self.metrics)
         return self._response(batch, run, done)
 

@@ -33,7 +33,8 @@ RECORDS_DEFERRED = "RecordsDeferred"
 RECORDS_FILTERED_OUT = "RecordsFilteredOut"
 
 # Counters that BatchOutcome already carries as fields (filtered, duplicates): reported once.
-_IN_FIELDS = frozenset((DUPLICATES_ANSWERED, FILTERED_OUT))
+QUARANTINED = "Quarantined"  # counted by batch._retry when a failed message is moved away
+_IN_FIELDS = frozenset((DUPLICATES_ANSWERED, FILTERED_OUT, QUARANTINED))
 _SOURCE_NAMES = {
     "sqs": "SQS",
     "kinesis": "Kinesis",
@@ -64,18 +65,26 @@ class Failure:
     """One failed record kept for logging: where it is in the batch (``index``), how it is
     named in logs (``label``: ``Records[3] (<messageId>)``, ``orders-0@15``), its identifier as
     ``batchItemFailures`` gives it (``record_id``), how many times it was delivered when the
-    source says (SQS ``ApproximateReceiveCount``), and what it raised."""
+    source says (SQS ``ApproximateReceiveCount``), and what it raised; ``quarantined`` when
+    ``process_batch(quarantine=...)`` moved it to the quarantine queue instead of a retry."""
 
-    __slots__ = ("attempt", "error", "index", "label", "record_id")
+    __slots__ = ("attempt", "error", "index", "label", "quarantined", "record_id")
 
     def __init__(
-        self, index: int, label: str, record_id: Any, attempt: int | None, error: BaseException
+        self,
+        index: int,
+        label: str,
+        record_id: Any,
+        attempt: int | None,
+        error: BaseException,
+        quarantined: bool = False,
     ) -> None:
         self.index = index
         self.label = label
         self.record_id = record_id
         self.attempt = attempt
         self.error = error
+        self.quarantined = quarantined
 
     def __repr__(self) -> str:
         return (
@@ -93,7 +102,8 @@ class Failure:
     def message(self) -> str:
         """The log line's text, complete in TEXT format: which record, which attempt, what."""
         attempt = f" (attempt {self.attempt})" if self.attempt is not None else ""
-        return f"{self.label} failed and will be retried{attempt}: {safe_repr(self.error)}"
+        fate = "was moved to the quarantine queue" if self.quarantined else "will be retried"
+        return f"{self.label} failed and {fate}{attempt}: {safe_repr(self.error)}"
 
     def fields(self, source: str) -> dict[str, object]:
         """The line's structured fields (top-level keys in Lambda's JSON format)."""
@@ -193,8 +203,11 @@ class BatchOutcome:
                 why.append(f"{self.not_run} not run after an earlier failure in its group or shard")
             if self.deferred:
                 why.append(f"{self.deferred} deferred by the deadline margin")
-            retried = self.failed + self.not_run + self.deferred
+            quarantined = self.counts.get(QUARANTINED, 0)
+            retried = self.failed + self.not_run + self.deferred - quarantined
             text += f", {retried} reported for retry ({', '.join(why)})"
+            if quarantined:
+                text += f", {quarantined} of the failed moved to the quarantine queue"
         extras = []
         if self.filtered:
             extras.append(f"{_amount(self.filtered, 'record')} filtered out before the batch")
@@ -217,6 +230,7 @@ class BatchOutcome:
             "filtered": self.filtered,
             "duplicates": self.duplicates,
             "failuresNotLogged": self.failures_dropped,
+            "quarantined": self.counts.get(QUARANTINED, 0),
         }
         for name, count in self.other_counts().items():
             fields[_field_name(name)] = count

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from lambdakit._internal.logs import WARNING, get_logger, log
 from lambdakit._internal.metrics import count
+from lambdakit.batch._outcome import QUARANTINED
 from lambdakit.errors import BatchConfigurationError
 
 TYPE_CHECKING = False
@@ -45,7 +46,6 @@ _MAX_ATTRIBUTES = 10  # message attributes per message
 _REASON_CHARS = 1024  # the lambdakit.failure attribute, truncated to this
 _CALL_RESERVE_MS = 200  # no request is started with less of the invocation left than this
 FAILURE_ATTRIBUTE = "lambdakit.failure"
-QUARANTINED = "Quarantined"
 BACKOFF_APPLIED = "BackoffApplied"
 LOGGER = "lambdakit.batch"
 
