@@ -17,11 +17,6 @@ from __future__ import annotations
 from _contextvars import ContextVar
 from _thread import allocate_lock
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from contextlib import AbstractContextManager
-
 # The names every emitter and reader shares (also the EMF metric names).
 STALE_SECRETS_SERVED = "StaleSecretsServed"
 DUPLICATES_ANSWERED = "DuplicatesAnswered"
@@ -65,17 +60,22 @@ def count(name: str, amount: int = 1) -> None:
     (_current.get() or UNSCOPED).add(name, amount)
 
 
-def counting() -> AbstractContextManager[Counts]:
+def counting() -> _Scope:
     """A fresh :class:`Counts` that :func:`count` fills until the block ends (one batch)."""
-    from contextlib import contextmanager
+    return _Scope()
 
-    @contextmanager
-    def scope() -> Iterator[Counts]:
-        counts = Counts()
-        token = _current.set(counts)
-        try:
-            yield counts
-        finally:
-            _current.reset(token)
 
-    return scope()
+class _Scope:
+    """The ``with`` block of :func:`counting`: a plain class, because process_batch opens one
+    on every invocation (a ``contextmanager`` would build a generator and its wrapper each
+    time)."""
+
+    __slots__ = ("_counts", "_token")
+
+    def __enter__(self) -> Counts:
+        self._counts = Counts()
+        self._token = _current.set(self._counts)
+        return self._counts
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)

@@ -210,7 +210,7 @@ class Template:
     def event_sources(self) -> list[EventSource]:
         """Every event source mapping of the template, in template order: SAM ``Events`` and
         ``AWS::Lambda::EventSourceMapping`` resources."""
-        from lambdakit.filtering._template import _RESOURCE_SOURCES, _function_of, _source_of
+        from lambdakit.filtering._template import RESOURCE_SOURCES, function_of, source_of
 
         found: list[EventSource] = []
         for name, resource in self.resources.items():
@@ -240,14 +240,14 @@ class Template:
                 reference = properties.get("EventSourceArn")
                 target = self.target(reference)
                 arn = self.static_arn(reference)
-                source_kind = _source_of(properties, self.resources)
+                source_kind = source_of(properties, self.resources)
                 if source_kind is None and arn is not None:  # !Ref to a parameter, !Sub ...
-                    source_kind = _source_of({"EventSourceArn": arn}, self.resources)
+                    source_kind = source_of({"EventSourceArn": arn}, self.resources)
                 if source_kind is None and target is not None:  # !Sub "${Queue.Arn}"
-                    source_kind = _RESOURCE_SOURCES.get(self.type_of(target))
+                    source_kind = RESOURCE_SOURCES.get(self.type_of(target))
                 found.append(
                     EventSource(
-                        _function_of(properties.get("FunctionName"), self.resources),
+                        function_of(properties.get("FunctionName"), self.resources),
                         name,
                         source_kind,
                         properties,

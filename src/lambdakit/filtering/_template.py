@@ -36,7 +36,7 @@ SAM_EVENT_SOURCES = {
     "MQ": "mq",
 }
 _ARN_SERVICES = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka"}
-_RESOURCE_SOURCES = {
+RESOURCE_SOURCES = {
     "AWS::SQS::Queue": "sqs",
     "AWS::Kinesis::Stream": "kinesis",
     "AWS::DynamoDB::Table": "dynamodb",
@@ -136,17 +136,18 @@ def declared_criteria(template: dict[str, Any]) -> list[DeclaredCriteria]:
         elif kind == "AWS::Lambda::EventSourceMapping":
             found.append(
                 DeclaredCriteria(
-                    _function_of(properties.get("FunctionName"), resources),
+                    function_of(properties.get("FunctionName"), resources),
                     name,
-                    _source_of(properties, resources),
+                    source_of(properties, resources),
                     properties.get("FilterCriteria"),
                 )
             )
     return found
 
 
-def _function_of(reference: Any, resources: dict[str, Any]) -> str:
-    """The logical id of the function an event source mapping targets (or the name given)."""
+def function_of(reference: Any, resources: dict[str, Any]) -> str:
+    """The logical id of the function an event source mapping targets (or the name given).
+    Shared by every reader of templates (``testing.esm``, ``check``)."""
     if isinstance(reference, dict):
         target = reference.get("Ref", reference.get("Fn::GetAtt"))
         if isinstance(target, list) and target:
@@ -163,8 +164,9 @@ def _function_of(reference: Any, resources: dict[str, Any]) -> str:
     return "?"
 
 
-def _source_of(properties: dict[str, Any], resources: dict[str, Any]) -> str | None:
-    """The record view for an event source mapping: from its ARN or the resource it refers to."""
+def source_of(properties: dict[str, Any], resources: dict[str, Any]) -> str | None:
+    """The record view for an event source mapping: from its ARN or the resource it refers to.
+    Shared by every reader of templates (``testing.esm``, ``check``)."""
     if properties.get("SelfManagedEventSource") is not None:
         return "kafka"
     arn = properties.get("EventSourceArn")
@@ -179,7 +181,7 @@ def _source_of(properties: dict[str, Any], resources: dict[str, Any]) -> str | N
             target = target[0]
         resource = resources.get(target) if isinstance(target, str) else None
         if isinstance(resource, dict):
-            return _RESOURCE_SOURCES.get(str(resource.get("Type")))
+            return RESOURCE_SOURCES.get(str(resource.get("Type")))
     return None
 
 

@@ -168,7 +168,7 @@ class _Reader:
         return found[0]
 
     def _declared(self, function: str, resource: dict[str, Any]) -> list[_Declared]:
-        from lambdakit.filtering._template import _function_of, _source_of
+        from lambdakit.filtering._template import function_of, source_of
 
         found: list[_Declared] = []
         properties = _mapping(resource.get("Properties"))
@@ -191,9 +191,9 @@ class _Reader:
             ):
                 continue
             mapping_properties = _mapping(other.get("Properties"))
-            if _function_of(mapping_properties.get("FunctionName"), self.resources) != function:
+            if function_of(mapping_properties.get("FunctionName"), self.resources) != function:
                 continue
-            kind = _source_of(mapping_properties, self.resources)
+            kind = source_of(mapping_properties, self.resources)
             if kind in DEFAULT_BATCH_SIZE:
                 found.append(
                     _Declared(str(name), kind, mapping_properties, False, f"{name}.Properties")
