@@ -493,51 +493,39 @@ def io_rows(sizes: Sizes) -> list[FloorRow]:
     n = sizes.io_records
     event = sqs_event([f"msg-{i}" for i in range(n)])
     pt = powertools("SQS standard", async_sleep_5ms, asynchronous=True)
-    rows = []
-    with ThreadPoolExecutor(max_workers=32) as pool:
+
+    def row(case: str, label: str, floor: Invoke, lambdakit: Invoke) -> FloorRow:
+        """One I/O case: wall time, milliseconds per batch, against Powertools' async peer."""
         medians, _ = measure(
-            "I/O threads",
-            {
-                "floor": thread_pool_floor(pool),
-                "lambdakit": process_batch(concurrency=32)(sleep_5ms),
-                "Powertools": pt,
-            },
+            case,
+            {"floor": floor, "lambdakit": lambdakit, "Powertools": pt},
             event,
             sizes.reps,
             lambda r: frozenset(failed(r)),
             clock=time.perf_counter,
         )
-    rows.append(
-        FloorRow(
+        return FloorRow(
+            label,
+            medians["floor"] * 1000,
+            medians["lambdakit"] * 1000,
+            medians["Powertools"] * 1000,
+            "ms",
+        )
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        threads = row(
+            "I/O threads",
             f"I/O: {n:,} x 5 ms; lk concurrency=32 (threads), floor ThreadPoolExecutor(32)",
-            medians["floor"] * 1000,
-            medians["lambdakit"] * 1000,
-            medians["Powertools"] * 1000,
-            "ms",
+            thread_pool_floor(pool),
+            process_batch(concurrency=32)(sleep_5ms),
         )
-    )
-    medians, _ = measure(
+    asynchronous = row(
         "I/O asyncio",
-        {
-            "floor": gather_floor,
-            "lambdakit": process_batch(concurrency=n)(async_sleep_5ms),
-            "Powertools": pt,
-        },
-        event,
-        sizes.reps,
-        lambda r: frozenset(failed(r)),
-        clock=time.perf_counter,
+        f"I/O: {n:,} x 5 ms; async handler, lk concurrency={n:,}, floor asyncio.gather",
+        gather_floor,
+        process_batch(concurrency=n)(async_sleep_5ms),
     )
-    rows.append(
-        FloorRow(
-            f"I/O: {n:,} x 5 ms; async handler, lk concurrency={n:,}, floor asyncio.gather",
-            medians["floor"] * 1000,
-            medians["lambdakit"] * 1000,
-            medians["Powertools"] * 1000,
-            "ms",
-        )
-    )
-    return rows
+    return [threads, asynchronous]
 
 
 # --- async handlers, a few records per invocation -------------------------------------------------

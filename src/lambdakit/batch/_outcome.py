@@ -115,6 +115,22 @@ class Failure:
         }
 
 
+# In constructor order: the slots, and what repr and equality compare.
+_OUTCOME_FIELDS = (
+    "source",
+    "size",
+    "succeeded",
+    "failed",
+    "not_run",
+    "deferred",
+    "filtered",
+    "duplicates",
+    "counts",
+    "failures",
+    "failures_dropped",
+)
+
+
 class BatchOutcome:
     """The counts of one batch: ``size`` records received; ``succeeded``; ``failed`` (raised);
     ``not_run`` (skipped because an earlier record of their FIFO group or stream shard failed);
@@ -124,19 +140,7 @@ class BatchOutcome:
     ``failures``: the first failed records, at most the configured number, in batch order;
     ``failures_dropped``: how many more failed and are only counted."""
 
-    __slots__ = (
-        "counts",
-        "deferred",
-        "duplicates",
-        "failed",
-        "failures",
-        "failures_dropped",
-        "filtered",
-        "not_run",
-        "size",
-        "source",
-        "succeeded",
-    )
+    __slots__ = _OUTCOME_FIELDS
 
     def __init__(
         self,
@@ -252,21 +256,6 @@ class BatchOutcome:
             values[DUPLICATES_ANSWERED] = self.duplicates
         values.update(self.other_counts())
         return values
-
-
-_OUTCOME_FIELDS = (
-    "source",
-    "size",
-    "succeeded",
-    "failed",
-    "not_run",
-    "deferred",
-    "filtered",
-    "duplicates",
-    "counts",
-    "failures",
-    "failures_dropped",
-)
 
 
 def user_frames(traceback: TracebackType | None) -> TracebackType | None:
