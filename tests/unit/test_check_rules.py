@@ -45,6 +45,8 @@ CASES = [
      EVENT.format("Jobs") + ".FilterCriteria.Filters", "$or"),
     ("lk303_never_matches.yaml", "LK303", "warning", "Worker",
      EVENT.format("Jobs") + ".FilterCriteria.Filters[1].Pattern", "body"),
+    ("lk304_wildcard_too_complex.yaml", "LK304", "warning", "Worker",
+     EVENT.format("Jobs") + ".FilterCriteria.Filters[1].Pattern", "fewer wildcards"),
     ("lk401_idempotency_table_without_ttl.yaml", "LK401", "warning", "Idempotency",
      "Properties.TimeToLiveSpecification", "AttributeName: expiration"),
 ]  # fmt: skip

@@ -28,6 +28,9 @@ _ESM_API = "https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceM
 _FILTERING = "https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html"
 _SQS_CONFIGURE = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"
 _SQS_ERRORS = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html"
+# The wildcard complexity above which LK304 reports (event-ruler's measure). AWS does not publish
+# its limit: 10 is a conservative estimate, and the finding is a warning for that reason.
+MAX_WILDCARD_COMPLEXITY = 10
 
 
 def _rule(id: str, title: str, why: str, source: str) -> Rule:
@@ -134,6 +137,16 @@ RULES: dict[str, Rule] = {
             "A pattern requiring a field the source's records never have drops every record: "
             "Lambda deletes (SQS) or skips them without invoking the function.",
             _FILTERING,
+        ),
+        _rule(
+            "LK304",
+            "wildcard pattern too complex",
+            "AWS refuses a pattern whose wildcards one value could match at too many places at "
+            'once ("Rule is too complex"), measured per field as aws/event-ruler measures it. '
+            "AWS does not publish the limit; lambdakit reports a complexity above "
+            f"{MAX_WILDCARD_COMPLEXITY}.",
+            "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html"
+            "#eb-filtering-wildcard-matching-complexity",
         ),
         _rule(
             "LK401",
@@ -432,6 +445,7 @@ class Checker:
                     "correct the pattern (lambdakit filter check tests it against records)",
                 )
                 continue
+            self.wildcards(source, f"{where}[{index}].Pattern", index, compiled.pattern.root)
             fields = RECORD_FIELDS[str(source.kind)]
             missing = _never_present(compiled.pattern, fields)
             if missing:
@@ -443,6 +457,23 @@ class Checker:
                     f"{source.kind} filter {index} requires {', '.join(missing)}, which "
                     f"{source.kind} records never have: it drops every record",
                     f"filter on the record's fields ({', '.join(sorted(fields))})",
+                )
+
+    def wildcards(self, source: EventSource, where: str, index: int, root: Any) -> None:
+        from lambdakit.filtering._complexity import wildcard_complexity
+
+        for field, complexity in wildcard_complexity(root).items():
+            if complexity > MAX_WILDCARD_COMPLEXITY:
+                self.report(
+                    "LK304",
+                    "warning",
+                    source.resource,
+                    where,
+                    f"{source.kind} filter {index}: the wildcards on {field} have complexity "
+                    f"{complexity} (one value can be matching that many wildcard prefixes at "
+                    f"once); AWS may refuse the pattern as too complex",
+                    "use fewer wildcards on the field, or fewer repeats of the characters that "
+                    "follow a wildcard (a prefix or suffix filter where one will do)",
                 )
 
     # --- LK4xx: the idempotency table ----------------------------------------------------------
