@@ -87,7 +87,7 @@ RULES: dict[str, Rule] = {
             "LK107",
             "batching window on a FIFO queue",
             "Lambda does not support MaximumBatchingWindowInSeconds on SQS FIFO queues.",
-            _ESM_API,
+            "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html",
         ),
         _rule(
             "LK201",
@@ -100,8 +100,8 @@ RULES: dict[str, Rule] = {
             "LK202",
             "queue visibility timeout below the function timeout plus the batching window",
             "A message becomes visible again while the invocation processing it still runs: it "
-            "is delivered twice (CloudFormation refuses a visibility timeout below the "
-            "function timeout).",
+            "is delivered twice (Lambda refuses to create the mapping when the visibility "
+            "timeout is below the function timeout alone).",
             _SQS_CONFIGURE,
         ),
         _rule(
