@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing import FakeClock
 from lambdakit.testing.esm import EventSourceMapping, SQSClient, SQSQueue
-from lambdakit.testing.esm._summary import FAILED, SUCCEEDED
+from lambdakit.testing.esm._summary import DELETED_BY_FUNCTION, FAILED, SUCCEEDED
 
 
 def receive(queue: SQSQueue) -> list[dict[str, Any]]:
@@ -310,7 +310,8 @@ def test_a_handler_using_the_client_in_a_mapping_shows_its_back_off_and_quaranti
     poison, after = queue_ids
     assert [(d.time - start, d.outcome) for d in summary.history[poison]] == [
         (0.0, FAILED),
-        (300.0, SUCCEEDED),  # the back-off (300 s), not the visibility timeout (30 s)
+        # the back-off (300 s), not the visibility timeout (30 s); deleted by the handler itself
+        (300.0, DELETED_BY_FUNCTION),
     ]
     # The group waited behind the poison message until it was quarantined, then moved on.
     assert [d.time - start for d in summary.history[after]] == [300.0]
@@ -352,7 +353,8 @@ def test_process_batch_back_off_and_quarantine_show_in_the_mappings_history() ->
     assert [(d.time - start, d.outcome) for d in summary.history[poison]] == [
         (0.0, FAILED),
         (60.0, FAILED),  # back-off after the 1st receive: base
-        (180.0, SUCCEEDED),  # after the 2nd: base * factor; quarantined, so not reported
+        # after the 2nd: base * factor; quarantined (sent, then deleted by process_batch itself)
+        (180.0, DELETED_BY_FUNCTION),
     ]
     # Not run while its group was stopped: reported without a back-off (it returns after the
     # queue's 30 s visibility timeout), then run once the poison message has left the group.
@@ -369,3 +371,127 @@ def test_process_batch_back_off_and_quarantine_show_in_the_mappings_history() ->
     assert moved.attributes["MessageGroupId"] == "g"
     assert moved.attributes["MessageDeduplicationId"] == poison
     assert "cannot parse the order" in moved.message_attributes["lambdakit.failure"]["stringValue"]
+
+
+# --- fault injection: SQSClient.fail ------------------------------------------------------------
+
+
+def test_a_whole_request_failure_raises_client_error_is_recorded_and_changes_nothing() -> None:
+    """``fail(operation)`` makes the next requests of that operation raise botocore's
+    ClientError with the code given (``InternalError`` by default, a 500 as SQS answers it);
+    the call is still in ``.calls``, and nothing was sent, deleted or hidden."""
+    clock = FakeClock()
+    queue, other = SQSQueue("orders", clock=clock), SQSQueue("quarantine", clock=clock)
+    client = SQSClient(queue, other)
+    queue.send("a")
+    (record,) = receive(queue)
+    handle = record["receiptHandle"]
+    client.fail("send_message_batch")
+    client.fail("delete_message_batch", code="ServiceUnavailable")
+    client.fail("change_message_visibility_batch", code="RequestThrottled")
+
+    with pytest.raises(ClientError) as sent:
+        client.send_message_batch(
+            QueueUrl=url(client, other), Entries=[{"Id": "0", "MessageBody": "a"}]
+        )
+    assert sent.value.response["Error"]["Code"] == "InternalError"
+    assert sent.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert sent.value.operation_name == "SendMessageBatch"
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        client.delete_message_batch(
+            QueueUrl=url(client, queue), Entries=[{"Id": "0", "ReceiptHandle": handle}]
+        )
+    with pytest.raises(ClientError, match="RequestThrottled"):
+        client.change_message_visibility_batch(
+            QueueUrl=url(client, queue),
+            Entries=[{"Id": "0", "ReceiptHandle": handle, "VisibilityTimeout": 0}],
+        )
+    assert [name for name, _ in client.calls if name != "get_queue_url"] == [
+        "send_message_batch",
+        "delete_message_batch",
+        "change_message_visibility_batch",
+    ]
+    assert len(other) == 0
+    assert len(queue) == 1
+    assert receive(queue) == []  # still in flight: the visibility change did not happen
+
+
+def test_a_failure_given_times_fails_that_many_requests_then_the_client_works_again() -> None:
+    queue = SQSQueue("orders")
+    client = SQSClient(queue)
+    client.fail("send_message_batch", times=2)
+    entries = [{"Id": "0", "MessageBody": "a"}]
+    for _ in range(2):
+        with pytest.raises(ClientError):
+            client.send_message_batch(QueueUrl=url(client, queue), Entries=entries)
+    assert "Failed" not in client.send_message_batch(QueueUrl=url(client, queue), Entries=entries)
+    assert [m.body for m in queue.messages()] == ["a"]
+
+
+def test_heal_removes_the_injected_failures() -> None:
+    queue = SQSQueue("orders")
+    client = SQSClient(queue)
+    client.fail("send_message")
+    client.heal()
+    client.send_message(QueueUrl=url(client, queue), MessageBody="a")
+    assert len(queue) == 1
+
+
+def test_an_entry_failure_fails_only_the_chosen_entries_as_a_server_fault() -> None:
+    """``fail(operation, entries=...)``: the entries chosen (by entry Id, by the message ID a
+    receipt handle was issued for, or by a predicate on the entry) are in ``Failed`` with
+    ``SenderFault: False`` and the code, as boto3 returns a server-side entry failure; the
+    others succeed."""
+    clock = FakeClock()
+    queue, other = SQSQueue("orders", clock=clock), SQSQueue("quarantine", clock=clock)
+    client = SQSClient(queue, other)
+    queue.send_batch(["a", "b", "c"])
+    a, b, c = receive(queue)
+    client.fail("delete_message_batch", entries=[b["messageId"]])
+    client.fail("change_message_visibility_batch", entries=["x"], code="ServiceUnavailable")
+    client.fail("send_message_batch", entries=lambda entry: entry["MessageBody"] == "b")
+
+    deleted = client.delete_message_batch(
+        QueueUrl=url(client, queue),
+        Entries=[
+            {"Id": "a", "ReceiptHandle": a["receiptHandle"]},
+            {"Id": "b", "ReceiptHandle": b["receiptHandle"]},
+        ],
+    )
+    assert deleted["Successful"] == [{"Id": "a"}]
+    ((failed),) = deleted["Failed"]
+    assert (failed["Id"], failed["SenderFault"], failed["Code"]) == ("b", False, "InternalError")
+    assert [m.body for m in queue.messages()] == ["b", "c"]
+
+    changed = client.change_message_visibility_batch(
+        QueueUrl=url(client, queue),
+        Entries=[
+            {"Id": "x", "ReceiptHandle": b["receiptHandle"], "VisibilityTimeout": 0},
+            {"Id": "y", "ReceiptHandle": c["receiptHandle"], "VisibilityTimeout": 0},
+        ],
+    )
+    assert changed["Successful"] == [{"Id": "y"}]
+    assert [(f["Id"], f["SenderFault"], f["Code"]) for f in changed["Failed"]] == [
+        ("x", False, "ServiceUnavailable")
+    ]
+    assert [r["body"] for r in receive(queue)] == ["c"]  # b stayed hidden
+
+    sent = client.send_message_batch(
+        QueueUrl=url(client, other),
+        Entries=[{"Id": "0", "MessageBody": "a"}, {"Id": "1", "MessageBody": "b"}],
+    )
+    assert [s["Id"] for s in sent["Successful"]] == ["0"]
+    assert [(f["Id"], f["SenderFault"]) for f in sent["Failed"]] == [("1", False)]
+    assert [m.body for m in other.messages()] == ["a"]
+
+
+def test_fail_refuses_an_unknown_operation_entries_on_a_single_call_and_a_bad_count() -> None:
+    client = SQSClient(SQSQueue("orders"))
+    with pytest.raises(EventSourceMappingError, match="'receive_message'"):
+        client.fail("receive_message")
+    with pytest.raises(EventSourceMappingError, match="entries"):
+        client.fail("send_message", entries=["0"])
+    with pytest.raises(EventSourceMappingError, match="times=0"):
+        client.fail("send_message_batch", times=0)
+    with pytest.raises(EventSourceMappingError, match="code=''"):
+        client.fail("send_message_batch", code="")

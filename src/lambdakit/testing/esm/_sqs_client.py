@@ -24,13 +24,21 @@ and SQS's rules (API reference of each action):
 
 Every call is appended to :attr:`SQSClient.calls` (operation name, keyword arguments), so a
 test can see how the code under test batched its requests.
+
+Inside an invocation the mapping runs, what the function deleted and sent through the client
+is reported to the mapping's :class:`Summary` (``deleted_by_function``, ``sent_by_function``,
+``SENT`` history entries), so a message the function moved is not counted as the mapping's.
+
+:meth:`SQSClient.fail` makes requests fail on purpose, to test what the code under test does
+when SQS does: a whole request raising ``ClientError``, or chosen entries of a batch call in
+``Failed`` as a server-side fault.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from lambdakit.errors import EventSourceMappingError
@@ -44,6 +52,7 @@ from lambdakit.testing.esm._sqs import (
     _size,
     check_batch_entry_id,
 )
+from lambdakit.testing.esm._summary import FUNCTION_CALLS, Sent
 
 _PREFIX = "AWS.SimpleQueueService."
 _NO_QUEUE = _PREFIX + "NonExistentQueue"
@@ -60,14 +69,66 @@ _PREFIXED = frozenset(
 )
 
 
+# What SQS answers for a failure of its own (HTTP status); any other code is the sender's (400).
+_SERVER_STATUS = {"InternalError": 500, "InternalFailure": 500, "ServiceUnavailable": 503}
+# The operations fail() takes, and the SQS action each is.
+_ACTIONS = {
+    "get_queue_url": "GetQueueUrl",
+    "get_queue_attributes": "GetQueueAttributes",
+    "send_message": "SendMessage",
+    "send_message_batch": "SendMessageBatch",
+    "change_message_visibility_batch": "ChangeMessageVisibilityBatch",
+    "delete_message_batch": "DeleteMessageBatch",
+}
+_BATCH_OPERATIONS = frozenset(
+    ("send_message_batch", "change_message_visibility_batch", "delete_message_batch")
+)
+
+
+class _Fault:
+    """One :meth:`SQSClient.fail` rule: the requests (or entries) it fails, with which code,
+    how many more requests (``None``: every one)."""
+
+    __slots__ = ("code", "entries", "left", "operation")
+
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        left: int | None,
+        entries: Callable[[Mapping[str, Any]], bool] | frozenset[str] | None,
+    ) -> None:
+        self.operation = operation
+        self.code = code
+        self.left = left
+        self.entries = entries
+
+    def matches(self, entry: Mapping[str, Any], message_id: str | None) -> bool:
+        if callable(self.entries):
+            return bool(self.entries(entry))
+        assert self.entries is not None
+        return entry.get("Id") in self.entries or message_id in self.entries
+
+
 class SQSClient:
-    """A boto3 SQS client's ``get_queue_url``, ``send_message``, ``send_message_batch``,
-    ``change_message_visibility_batch`` and ``delete_message_batch`` over ``queues`` (see the
-    module docs), on the queues' :class:`~lambdakit.testing.FakeClock`.
+    """A boto3 SQS client's ``get_queue_url``, ``get_queue_attributes``, ``send_message``,
+    ``send_message_batch``, ``change_message_visibility_batch`` and ``delete_message_batch``
+    over ``queues`` (see the module docs), on the queues' :class:`~lambdakit.testing.FakeClock`.
 
     Pass it where code takes a boto3 SQS client (``process_batch(sqs_client=...)``), with
     every queue the code addresses: the queue the mapping polls and, for example, a quarantine
     queue. A queue's DLQ is not included unless given.
+
+    Failures on purpose: ``fail(operation, *, code="InternalError", times=None, entries=None)``
+    makes the next ``times`` requests of ``operation`` (a method name above; every request
+    when ``times`` is ``None``) fail. Without ``entries`` the whole request raises
+    ``botocore.exceptions.ClientError`` with ``code`` (HTTP 500 for ``InternalError``) and
+    does nothing. With ``entries`` (batch operations only) the chosen entries land in
+    ``Failed`` with ``SenderFault: False`` and ``code``, as boto3 returns a server-side entry
+    failure, and the others go through; ``entries`` is a predicate on the entry as passed, or
+    a collection of entry Ids and message IDs (an entry whose ``ReceiptHandle`` was
+    issued for one of those messages). A request counts toward ``times`` when it failed
+    something. Failed calls are in :attr:`calls` too; :meth:`heal` removes every rule.
     """
 
     def __init__(self, *queues: SQSQueue) -> None:
@@ -85,9 +146,102 @@ class SQSClient:
                 )
             self._queues[url] = queue
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._faults: list[_Fault] = []
 
     def __repr__(self) -> str:
         return f"SQSClient({', '.join(q.name for q in self._queues.values())})"
+
+    # --- failures on purpose ------------------------------------------------------------------
+
+    def fail(
+        self,
+        operation: str,
+        *,
+        code: str = "InternalError",
+        times: int | None = None,
+        entries: Callable[[Mapping[str, Any]], bool] | Collection[str] | None = None,
+    ) -> None:
+        """Make requests of ``operation`` fail (see the class docs); rules apply in the order
+        given, an entry failing by the first that chooses it."""
+        where = f"SQSClient.fail({operation!r})"
+        if operation not in _ACTIONS:
+            raise EventSourceMappingError(
+                f"{where}: not an operation of SQSClient; expected one of "
+                f"{', '.join(sorted(_ACTIONS))}"
+            )
+        if not isinstance(code, str) or not code:
+            raise EventSourceMappingError(f"{where}: code={code!r}: expected an SQS error code")
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
+            raise EventSourceMappingError(
+                f"{where}: times={times!r}: expected None (every request) or a count >= 1"
+            )
+        chosen: Callable[[Mapping[str, Any]], bool] | frozenset[str] | None = None
+        if entries is not None:
+            if operation not in _BATCH_OPERATIONS:
+                raise EventSourceMappingError(
+                    f"{where}: entries= applies to the batch operations only "
+                    f"({', '.join(sorted(_BATCH_OPERATIONS))})"
+                )
+            if callable(entries):
+                chosen = entries
+            elif isinstance(entries, str | bytes) or not all(isinstance(e, str) for e in entries):
+                raise EventSourceMappingError(
+                    f"{where}: entries={entries!r}: expected a predicate on an entry, or a "
+                    "collection of entry Ids and message IDs"
+                )
+            else:
+                chosen = frozenset(entries)
+        self._faults.append(_Fault(operation, code, times, chosen))
+
+    def heal(self) -> None:
+        """Remove every failure :meth:`fail` set: requests work again."""
+        self._faults.clear()
+
+    def _request_fault(self, operation: str) -> None:
+        """Raise the ClientError of the first whole-request rule for ``operation``, if any."""
+        for fault in self._faults:
+            if fault.operation == operation and fault.entries is None:
+                self._spend(fault)
+                raise _client_error(
+                    _ACTIONS[operation],
+                    fault.code,
+                    f"{operation}: failure injected by SQSClient.fail (code={fault.code})",
+                    _SERVER_STATUS.get(fault.code, 400),
+                )
+
+    def _entry_faults(
+        self, operation: str, queue: SQSQueue, entries: Sequence[Mapping[str, Any]]
+    ) -> dict[int, dict[str, Any]]:
+        """The ``Failed`` item of each entry an entry rule fails, by the entry's index."""
+        rules = [f for f in self._faults if f.operation == operation and f.entries is not None]
+        if not rules:
+            return {}
+        failed: dict[int, dict[str, Any]] = {}
+        used: list[_Fault] = []
+        for index, entry in enumerate(entries):
+            found = _message_id_of(queue, entry.get("ReceiptHandle"))
+            fault = next((f for f in rules if f.matches(entry, found)), None)
+            if fault is None:
+                continue
+            failed[index] = _failed(
+                entry["Id"],
+                fault.code,
+                f"{operation}: Entries[{index}]: failure injected by SQSClient.fail",
+                sender_fault=False,
+            )
+            if fault not in used:
+                used.append(fault)
+        for fault in used:
+            self._spend(fault)
+        return failed
+
+    def _spend(self, fault: _Fault) -> None:
+        if fault.left is not None:
+            fault.left -= 1
+            if fault.left == 0:
+                self._faults.remove(fault)
 
     # --- the API ---------------------------------------------------------------------------
 
@@ -101,6 +255,7 @@ class SQSClient:
                 _given(QueueName=QueueName, QueueOwnerAWSAccountId=QueueOwnerAWSAccountId),
             )
         )
+        self._request_fault("get_queue_url")
         for url, queue in self._queues.items():
             if queue.name == QueueName and QueueOwnerAWSAccountId in (None, queue.account_id):
                 return {"QueueUrl": url}
@@ -117,6 +272,7 @@ class SQSClient:
         self.calls.append(
             ("get_queue_attributes", {"QueueUrl": QueueUrl, "AttributeNames": AttributeNames})
         )
+        self._request_fault("get_queue_attributes")
         queue = self._queue("GetQueueAttributes", QueueUrl)
         known = _queue_attributes(queue)
         names = list(AttributeNames)
@@ -150,24 +306,30 @@ class SQSClient:
             MessageDeduplicationId=MessageDeduplicationId,
         )
         self.calls.append(("send_message", {"QueueUrl": QueueUrl, **entry}))
+        self._request_fault("send_message")
         queue = self._queue("SendMessage", QueueUrl)
         try:
             outgoing = _prepare(queue, entry, f"send_message(QueueUrl={QueueUrl!r})")
         except EventSourceMappingError as exc:
             raise _client_error("SendMessage", _code_of(exc), str(exc)) from None
-        return _sent(queue, outgoing, queue._enqueue([outgoing])[0])
+        return _send(queue, outgoing)
 
     def send_message_batch(
         self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
     ) -> dict[str, Any]:
         """SendMessageBatch: each entry sent or failed on its own (``Successful``, ``Failed``)."""
         self.calls.append(("send_message_batch", {"QueueUrl": QueueUrl, "Entries": Entries}))
+        self._request_fault("send_message_batch")
         where = f"send_message_batch(QueueUrl={QueueUrl!r})"
         queue = self._queue("SendMessageBatch", QueueUrl)
         self._check_batch("SendMessageBatch", Entries, where)
-        prepared: list[tuple[str, _Outgoing | EventSourceMappingError]] = []
+        injected = self._entry_faults("send_message_batch", queue, Entries)
+        prepared: list[tuple[str, _Outgoing | EventSourceMappingError | dict[str, Any]]] = []
         total = 0
         for index, entry in enumerate(Entries):
+            if index in injected:
+                prepared.append((entry["Id"], injected[index]))
+                continue
             fields = {k: v for k, v in entry.items() if k != "Id"}
             try:
                 outgoing = _prepare(queue, fields, f"{where}: Entries[{index}]")
@@ -184,11 +346,12 @@ class SQSClient:
             )
         result: dict[str, Any] = {"Successful": [], "Failed": []}
         for entry_id, done in prepared:
-            if isinstance(done, EventSourceMappingError):
+            if isinstance(done, dict):
+                result["Failed"].append(done)
+            elif isinstance(done, EventSourceMappingError):
                 result["Failed"].append(_failed(entry_id, _code_of(done), str(done)))
             else:
-                sent = _sent(queue, done, queue._enqueue([done])[0])
-                result["Successful"].append({"Id": entry_id, **sent})
+                result["Successful"].append({"Id": entry_id, **_send(queue, done)})
         return _without_empty_failed(result)
 
     def change_message_visibility_batch(
@@ -199,6 +362,7 @@ class SQSClient:
         self.calls.append(
             ("change_message_visibility_batch", {"QueueUrl": QueueUrl, "Entries": Entries})
         )
+        self._request_fault("change_message_visibility_batch")
         queue = self._queue("ChangeMessageVisibilityBatch", QueueUrl)
         self._check_batch(
             "ChangeMessageVisibilityBatch",
@@ -208,6 +372,7 @@ class SQSClient:
         now = queue.clock()
         return self._each(
             Entries,
+            self._entry_faults("change_message_visibility_batch", queue, Entries),
             lambda e: queue._change_visibility(
                 e.get("ReceiptHandle"), e.get("VisibilityTimeout"), now
             ),
@@ -219,12 +384,24 @@ class SQSClient:
         """DeleteMessageBatch: each entry's message deleted, or a ``Failed`` entry
         (``ReceiptHandleIsInvalid``)."""
         self.calls.append(("delete_message_batch", {"QueueUrl": QueueUrl, "Entries": Entries}))
+        self._request_fault("delete_message_batch")
         queue = self._queue("DeleteMessageBatch", QueueUrl)
         self._check_batch(
             "DeleteMessageBatch", Entries, f"delete_message_batch(QueueUrl={QueueUrl!r})"
         )
         now = queue.clock()
-        return self._each(Entries, lambda e: queue._delete_by_receipt(e.get("ReceiptHandle"), now))
+
+        def delete(entry: Mapping[str, Any]) -> None:
+            handle = entry.get("ReceiptHandle")
+            message_id = _message_id_of(queue, handle)
+            queue._delete_by_receipt(handle, now)
+            calls = FUNCTION_CALLS.get()
+            if calls is not None and message_id is not None:
+                calls.deleted.add((queue.arn, message_id))
+
+        return self._each(
+            Entries, self._entry_faults("delete_message_batch", queue, Entries), delete
+        )
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -263,10 +440,18 @@ class SQSClient:
                 raise _client_error(operation, _code_of(exc), str(exc)) from None
 
     @staticmethod
-    def _each(entries: Sequence[Mapping[str, Any]], act: Any) -> dict[str, Any]:
-        """Apply ``act`` to each entry; SQS's ``Successful`` / ``Failed`` lists."""
+    def _each(
+        entries: Sequence[Mapping[str, Any]],
+        injected: dict[int, dict[str, Any]],
+        act: Callable[[Mapping[str, Any]], None],
+    ) -> dict[str, Any]:
+        """Apply ``act`` to each entry but the ``injected`` failures; SQS's ``Successful`` /
+        ``Failed`` lists."""
         result: dict[str, Any] = {"Successful": [], "Failed": []}
-        for entry in entries:
+        for index, entry in enumerate(entries):
+            if index in injected:
+                result["Failed"].append(injected[index])
+                continue
             try:
                 act(entry)
             except EventSourceMappingError as exc:
@@ -366,6 +551,33 @@ def _prepare(queue: SQSQueue, fields: Mapping[str, Any], where: str) -> _Outgoin
     )
 
 
+def _message_id_of(queue: SQSQueue, receipt_handle: Any) -> str | None:
+    """The message a current receipt handle of ``queue`` was issued for, else ``None``."""
+    found = queue._handles.get(receipt_handle) if isinstance(receipt_handle, str) else None
+    return None if found is None else found[0]
+
+
+def _send(queue: SQSQueue, outgoing: _Outgoing) -> dict[str, Any]:
+    """Enqueue one checked message (SendMessage, or an entry of SendMessageBatch); its
+    response. Inside a mapping's invocation the send is reported to the poller (enqueued or a
+    FIFO duplicate accepted without enqueuing)."""
+    before = len(queue._messages)
+    message_id = queue._enqueue([outgoing])[0]
+    calls = FUNCTION_CALLS.get()
+    if calls is not None:
+        calls.sent.append(
+            Sent(
+                queue.name,
+                queue.arn,
+                message_id,
+                outgoing.body,
+                queue.clock(),
+                len(queue._messages) > before,
+            )
+        )
+    return _sent(queue, outgoing, message_id)
+
+
 def _sent(queue: SQSQueue, outgoing: _Outgoing, message_id: str) -> dict[str, Any]:
     """SendMessage's response for a message enqueued (or accepted as a duplicate)."""
     response: dict[str, Any] = {
@@ -380,8 +592,8 @@ def _sent(queue: SQSQueue, outgoing: _Outgoing, message_id: str) -> dict[str, An
     return response
 
 
-def _failed(entry_id: str, code: str, message: str) -> dict[str, Any]:
-    return {"Id": entry_id, "SenderFault": True, "Code": code, "Message": message}
+def _failed(entry_id: str, code: str, message: str, *, sender_fault: bool = True) -> dict[str, Any]:
+    return {"Id": entry_id, "SenderFault": sender_fault, "Code": code, "Message": message}
 
 
 def _without_empty_failed(result: dict[str, Any]) -> dict[str, Any]:
@@ -400,14 +612,19 @@ def _code_of(error: EventSourceMappingError) -> str:
     return _PREFIX + code if code in _PREFIXED else code
 
 
-def _client_error(operation: str, code: str, message: str) -> Exception:
-    """The ``botocore.exceptions.ClientError`` boto3 raises for a refused request."""
+def _client_error(operation: str, code: str, message: str, status: int = 400) -> Exception:
+    """The ``botocore.exceptions.ClientError`` boto3 raises for a refused request (a 5xx
+    ``status``: a failure on SQS's side, ``Type: Receiver``)."""
     from botocore.exceptions import ClientError
 
     error: Exception = ClientError(
         {
-            "Error": {"Code": code, "Message": message, "Type": "Sender"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
+            "Error": {
+                "Code": code,
+                "Message": message,
+                "Type": "Receiver" if status >= 500 else "Sender",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": status},
         },
         operation,
     )

@@ -17,6 +17,9 @@ your function" (event filtering) in the AWS Lambda Developer Guide:
   it, the reported messages stay and the others are deleted.
 - FIFO: the queue never hands out a message while an earlier one of its group is in flight, so
   a failed message blocks its group until it is deleted, expires into the DLQ, or succeeds.
+- A message the function deleted itself during the invocation (through :class:`SQSClient`,
+  as ``process_batch``'s quarantine does) is gone whatever the answer says: its delivery is
+  ``deleted_by_function``, neither a success the mapping deleted nor a failure to retry.
 
 The model receives a batch when it invokes (so ``ApproximateFirstReceiveTimestamp`` and the
 visibility timeout start then); Lambda receives messages while it gathers a batch and covers
@@ -33,7 +36,17 @@ from lambdakit.testing.esm._invoke import TIMED_OUT as INVOCATION_TIMED_OUT
 from lambdakit.testing.esm._invoke import Outcome
 from lambdakit.testing.esm._mapping import MAX_PAYLOAD_BYTES
 from lambdakit.testing.esm._responses import EVERY_RECORD
-from lambdakit.testing.esm._summary import FAILED, FILTERED, SUCCEEDED, TIMED_OUT, Summary
+from lambdakit.testing.esm._summary import (
+    DELETED_BY_FUNCTION,
+    FAILED,
+    FILTERED,
+    FUNCTION_CALLS,
+    SENT,
+    SUCCEEDED,
+    TIMED_OUT,
+    FunctionCalls,
+    Summary,
+)
 
 if TYPE_CHECKING:
     from lambdakit.testing.esm._mapping import EventSourceMapping
@@ -181,18 +194,55 @@ class SQSPoller:
             queue._receive(message, now, record["receiptHandle"])
         records = [record for _, record in batch]
         identifiers = [record["messageId"] for record in records]
-        outcome, failed = mapping.call({"Records": records}, identifiers)
+        calls = FunctionCalls()
+        token = FUNCTION_CALLS.set(calls)
+        try:
+            outcome, failed = mapping.call({"Records": records}, identifiers)
+        finally:
+            FUNCTION_CALLS.reset(token)
         number = summary.invocations
         failed_ids, how = failures_of(outcome, failed, identifiers)
+        copies = _copies(calls, records, number, summary)
         for message, record in batch:
             message_id = record["messageId"]
-            if message_id in failed_ids:
-                summary.record(message_id, now, number, how)
+            to, copy = copies.get(message_id, (None, None))
+            if (queue.arn, message_id) in calls.deleted:
+                summary.record(
+                    message_id, now, number, DELETED_BY_FUNCTION, to=to, counterpart=copy
+                )
+            elif message_id in failed_ids:
+                summary.record(message_id, now, number, how, to=to, counterpart=copy)
             else:
                 queue._delete(message)
-                summary.record(message_id, now, number, SUCCEEDED)
+                summary.record(message_id, now, number, SUCCEEDED, to=to, counterpart=copy)
                 summary.deleted += 1
             count_delivery(summary, self._first_delivered, message_id, record)
+
+
+def _copies(
+    calls: FunctionCalls, records: list[dict[str, Any]], invocation: int, summary: Summary
+) -> dict[str, tuple[str, str]]:
+    """Record each message the function sent during ``invocation`` as ``SENT`` in its own
+    history, linked to the delivered message it copies: the first of the batch, in batch order,
+    with the same body and no copy yet. Returns delivered message ID -> (queue, copy's ID).
+    A send is matched by body because that is all a copy shares with its original on a
+    standard queue (a quarantine, a re-drive, a re-enqueue with a delay all keep the body)."""
+    copies: dict[str, tuple[str, str]] = {}
+    if not calls.sent:
+        return copies
+    waiting: dict[str, list[str]] = {}  # body -> delivered IDs without a copy, last first
+    for record in reversed(records):
+        waiting.setdefault(record["body"], []).append(record["messageId"])
+    for sent in calls.sent:
+        originals = waiting.get(sent.body)
+        original = originals.pop() if originals else None
+        if original is not None:
+            copies[original] = (sent.queue, sent.message_id)
+        if sent.enqueued:
+            summary.record(
+                sent.message_id, sent.time, invocation, SENT, to=sent.queue, counterpart=original
+            )
+    return copies
 
 
 def failures_of(
