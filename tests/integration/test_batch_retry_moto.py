@@ -194,3 +194,37 @@ def test_a_failed_visibility_change_only_loses_the_backoff(
     assert (delivered, len(reported)) == (2, 2)  # both still reported for retry
     assert len(bodies(sqs, url)) == 1  # the one with a bad handle was not backed off
     assert any("ReceiptHandleIsInvalid" in r.getMessage() for r in caplog.records)
+
+
+def test_sqs_requests_that_hang_are_abandoned_within_the_invocations_remaining_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An SQS endpoint that accepts connections and never answers (botocore would wait 60 s
+    and retry) must not hold the batch response past the function's timeout, or Lambda would
+    retry the whole batch, successes included: the failed message stays reported."""
+    import socket
+    import time
+
+    from lambdakit._internal.clients import endpoint_env_var, reset_clients
+    from lambdakit.testing import sqs_event
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        monkeypatch.setenv(endpoint_env_var("sqs"), f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        reset_clients()
+        handler = process_batch(
+            retry=Backoff(base=60), quarantine=Quarantine(after=1, to="https://q/poison")
+        )(failing)
+        event = sqs_event(["poison-1", "fine"], receive_count=[3, 1])
+        started = time.monotonic()
+        answer = handler(event, LambdaContext(timeout=1.5))
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+        reset_clients()
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert elapsed < 1.5

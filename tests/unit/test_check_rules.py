@@ -249,3 +249,37 @@ def test_an_assumed_partial_batch_function_is_told_the_cli_options_too(tmp_path:
     [lk101] = [f for f in check_template(path) if f.rule.id == "LK101"]
     assert "--batch-function" in lk101.message
     assert "--import" in lk101.message
+
+
+def test_ignoring_the_timeout_rule_still_reports_the_6x_recommendation(tmp_path: Path) -> None:
+    # Visibility 40 s, timeout 30 s, window 20 s: below timeout + window (LK202) and below 6x the
+    # timeout (LK201); one finding says both, and --ignore leaves out only the rule named.
+    template = textwrap.dedent(
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Dlq: {Type: AWS::SQS::Queue}
+          Queue:
+            Type: AWS::SQS::Queue
+            Properties:
+              VisibilityTimeout: 40
+              RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 5}
+          Worker:
+            Type: AWS::Serverless::Function
+            Properties:
+              Runtime: python3.12
+              Handler: app.handler
+              Timeout: 30
+              Events:
+                Jobs:
+                  Type: SQS
+                  Properties:
+                    Queue: !GetAtt Queue.Arn
+                    FunctionResponseTypes: [ReportBatchItemFailures]
+                    MaximumBatchingWindowInSeconds: 20
+        """
+    )
+    path = tmp_path / "template.yaml"
+    path.write_text(template)
+    assert [f.rule.id for f in check_template(path)] == ["LK202"]
+    assert [f.rule.id for f in check_template(path, ignore=["LK202"])] == ["LK201"]

@@ -254,11 +254,28 @@ class Aftercare:
             return deadline is None or not deadline.reached()
 
         done: set[str] = set()
-        if self.quarantine is not None:
-            done = self._quarantine(batch, run, failed, in_time)
-        if self.retry is not None:
-            self._back_off(batch, [i for i in failed if batch.identifiers[i] not in done], in_time)
-        return done
+
+        def work() -> None:
+            if self.quarantine is not None:
+                quarantined = self._quarantine(batch, run, failed, in_time)
+                done.update(quarantined)  # one update, when both send and delete are over
+            if self.retry is not None:
+                self._back_off(
+                    batch, [i for i in failed if batch.identifiers[i] not in done], in_time
+                )
+
+        budget = _seconds_left(context)
+        if budget is None:
+            work()
+            return done
+        if not _bounded(work, budget):
+            _warn(
+                "quarantine/back-off: the SQS requests did not finish within the invocation's "
+                "remaining time; messages not yet quarantined stay reported for retry",
+                str(batch.records[failed[0]].get("eventSourceARN", "")),
+                None,
+            )
+        return set(done)
 
     # --- queues --------------------------------------------------------------------------------
 
@@ -430,6 +447,40 @@ class Aftercare:
         if unsent:
             _warn(f"{what}: {unsent} message(s) not sent, the invocation is out of time", url, None)
         return succeeded
+
+
+def _seconds_left(context: Any) -> float | None:
+    """Real seconds the SQS requests may take: the invocation's remaining time less the
+    reserve, or ``None`` when the context does not say (then nothing bounds them but
+    botocore's own timeouts)."""
+    probe = getattr(context, "get_remaining_time_in_millis", None)
+    if probe is None or not callable(probe):
+        return None
+    try:
+        remaining = probe()
+    except Exception:
+        return None
+    if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining <= 0:
+        return None
+    return max(0.0, (remaining - _CALL_RESERVE_MS) / 1000.0)
+
+
+def _bounded(work: Callable[[], None], seconds: float) -> bool:
+    """Run ``work`` in a thread (in this context: metrics and test doubles see it as this
+    invocation's) and wait at most ``seconds``; whether it finished. A request that hangs (a
+    socket that accepts and never answers: botocore would wait 60 s and retry) must not hold
+    the batch response past the function's timeout, which would make Lambda retry the whole
+    batch, successes included. An abandoned request finishes or fails on its own later; what
+    it did is safe either way (a message is reported done only once sent *and* deleted)."""
+    import threading
+    from contextvars import copy_context
+
+    worker = threading.Thread(
+        target=copy_context().run, args=(work,), name="lambdakit-sqs-aftercare", daemon=True
+    )
+    worker.start()
+    worker.join(seconds)
+    return not worker.is_alive()
 
 
 def _warn(message: str, where: str, error: BaseException | None) -> None:

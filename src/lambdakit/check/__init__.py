@@ -8,7 +8,7 @@ rule by its stable id (``LK101``), with why it matters and the AWS page it follo
 from __future__ import annotations
 
 from lambdakit.check._findings import Finding, Rule
-from lambdakit.check._rules import RULES
+from lambdakit.check._rules import RULES, SHADOWS
 from lambdakit.errors import CheckError
 
 TYPE_CHECKING = False
@@ -72,7 +72,19 @@ def check_template(
     else:
         partial_batch = dict.fromkeys(with_batches, False)
     findings = Checker(template, partial_batch, functions).run()
-    return [f for f in findings if f.rule.id not in set(ignore)]
+    ignored = set(ignore)
+    # A rule that says more about the same property hides the lesser one, unless it is ignored:
+    # --ignore leaves out the rule named and nothing else.
+    shadowed = {
+        (SHADOWS[f.rule.id], f.resource, f.path)
+        for f in findings
+        if f.rule.id in SHADOWS and f.rule.id not in ignored
+    }
+    return [
+        f
+        for f in findings
+        if f.rule.id not in ignored and (f.rule.id, f.resource, f.path) not in shadowed
+    ]
 
 
 def _uses_process_batch(template: Template, function: str) -> bool:
