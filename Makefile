@@ -10,7 +10,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 # Every user extra (the tests exercise them all) plus the `dev` dependency group of
 # pyproject.toml (PEP 735; `pip install --group` needs pip 25.1 or later).
-EXTRAS := yaml,kafka,kafka-python,msk,cost
+EXTRAS := yaml,kafka,kafka-python,msk,cost,avro,protobuf,jsonschema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

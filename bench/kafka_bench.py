@@ -24,6 +24,19 @@ writes to topics of its own, one partition each. Cases:
 3. Informational (no target): the same 10,000 messages against the reused peer producer with an
    ``on_delivery`` callback on every message that counts deliveries, which is what knowing each
    message's outcome costs in confluent-kafka itself (lambdakit's per-call ledger needs it).
+4. ``Producer.produce_many`` of the same 10,000 messages in one invocation under ``@flush_kafka``
+   (the list of values built inside the timing), its own warm ``Producer``, in the same
+   alternation as case 2: against the bare reused-producer loop of case 2 (the floor; target:
+   at least 0.95x its throughput, a time ratio of at most 1/0.95) and, informational, against
+   lambdakit's ``produce`` called per message (case 2's lambdakit side).
+5. Informational (no target): decoding 10,000 Kafka records whose values are Confluent-framed
+   Avro (magic byte, 4-byte schema id, Avro binary; as Lambda delivers them from a topic with
+   no registry integration on the event source mapping: base64 in the event). lambdakit:
+   ``KafkaRecord(raw).value_as(AvroSchema(...))`` per record (a fresh view each, as
+   ``process_batch`` makes them). Peer: ``base64.b64decode``, the 5-byte header skipped, then
+   ``fastavro.schemaless_reader`` with the schema parsed once (what confluent-kafka's
+   deserializer calls). Floor: ``base64.b64decode`` only. No broker: CPU time (the machine is
+   shared), medians of alternating runs; every side's results are checked.
 
 Checks (a failure stops the run with exit status 1): every lambdakit call returns
 (``flush_kafka`` raises when a message of the call was not delivered); every peer flush leaves
@@ -55,8 +68,9 @@ from typing import Any
 import confluent_kafka
 from _report import Row, arguments, check, print_header, render
 
-from lambdakit.kafka import Producer, flush_kafka
-from lambdakit.testing import LambdaContext
+from lambdakit.events import KafkaRecord
+from lambdakit.kafka import AvroSchema, Producer, flush_kafka
+from lambdakit.testing import LambdaContext, kafka_event
 from lambdakit.testing.kafka_cluster import MockKafkaCluster
 
 HEADER = ["case", "lambdakit", "peer", "ratio (lk/peer time)", "target", "met?"]
@@ -64,6 +78,7 @@ VALUE = b"v" * 100
 LK_CALLS_PER_ROUND = 5  # lambdakit invocations per peer invocation in case 1
 FLUSH_TIMEOUT = 10.0  # seconds; the peers' flush bound (lambdakit's comes from the context)
 THROUGHPUT_TARGET = 1 / 0.9
+BULK_TARGET = 1 / 0.95  # produce_many: at least 0.95x the bare client loop's throughput
 
 Handler = Callable[[Any, Any], Any]
 
@@ -105,14 +120,17 @@ def rate(seconds_per_message: float) -> str:
     return f"{1 / seconds_per_message:,.0f} msg/s" if seconds_per_message > 0 else "inf"
 
 
-def timed(call: Callable[[], Any]) -> tuple[float, Any]:
-    """Seconds ``call`` took (garbage collection off while it runs) and what it returned. No
-    ``gc.collect()`` first: a full collection right before a 100 µs call leaves it cold caches."""
+def timed(
+    call: Callable[[], Any], clock: Callable[[], float] = time.perf_counter
+) -> tuple[float, Any]:
+    """Seconds ``call`` took by ``clock`` (garbage collection off while it runs) and what it
+    returned. No ``gc.collect()`` first: a full collection right before a 100 µs call leaves it
+    cold caches."""
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = clock()
         result = call()
-        return time.perf_counter() - start, result
+        return clock() - start, result
     finally:
         gc.enable()
 
@@ -225,7 +243,9 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
     lk_topic = bench.cluster.create_topic("lambdakit-10k")
     peer_topic = bench.cluster.create_topic("peer-10k")
     callback_topic = bench.cluster.create_topic("peer-callback-10k")
+    many_topic = bench.cluster.create_topic("lambdakit-many-10k")
     producer = bench.keep(Producer(config))
+    bulk = bench.keep(Producer(config))  # produce_many's own client, warm as the others
     client = bench.keep(confluent_kafka.Producer(config))  # the peer's reused producer
     delivered = [0]
 
@@ -233,6 +253,10 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
     def lambdakit_handler(event: Any, context: Any) -> None:
         for _ in range(n):
             producer.produce(lk_topic, VALUE)
+
+    @flush_kafka(bulk)
+    def many_handler(event: Any, context: Any) -> None:
+        bulk.produce_many(many_topic, [VALUE] * n)
 
     def peer_handler(event: Any, context: Any) -> int:
         for _ in range(n):
@@ -264,6 +288,10 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
             seconds, _ = timed(lambda: lambdakit_handler({}, context))
             sent.counts[lk_topic] += n
             return seconds
+        if name == "produce_many":
+            seconds, _ = timed(lambda: many_handler({}, context))
+            sent.counts[many_topic] += n
+            return seconds
         if name == "peer":
             seconds, queued = timed(lambda: peer_handler({}, context))
             sent.counts[peer_topic] += n
@@ -275,7 +303,7 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
         check(queued == 0, f"{name}: {queued} messages still queued after flush")
         return seconds
 
-    sides = ("lambdakit", "peer", "peer+callback")
+    sides = ("lambdakit", "produce_many", "peer", "peer+callback")
     for name in sides:  # warm-up: connections and topic metadata
         run(name)
     times: dict[str, list[float]] = {name: [] for name in sides}
@@ -303,6 +331,24 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
             peer="reused Producer + on_delivery per message",
             per_second=True,
         ),
+        PeerRow(
+            f"produce_many {n:,} msgs",
+            median["produce_many"] / n,
+            median["peer"] / n,
+            "s",
+            BULK_TARGET,
+            peer="floor: bare reused confluent-kafka Producer loop",
+            per_second=True,
+        ),
+        PeerRow(
+            f"produce_many {n:,} msgs",
+            median["produce_many"] / n,
+            median["lambdakit"] / n,
+            "s",
+            None,
+            peer="lambdakit produce() per message",
+            per_second=True,
+        ),
     ]
     notes = [
         f"{n:,} messages: ms per run, median (min-max) of {sizes.reps}: "
@@ -312,14 +358,102 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
             for name in sides
         ),
         profile_note(lambdakit_handler, n),
+        profile_note(many_handler, n, "produce_many"),
     ]
-    sent.counts[lk_topic] += n  # the profiled invocation
+    sent.counts[lk_topic] += n  # the profiled invocations
+    sent.counts[many_topic] += n
     return rows, notes
 
 
-def profile_note(handler: Handler, n: int) -> str:
-    """lambdakit's function calls per message in one invocation, from cProfile (the calls, not
-    the times: the profiler's own overhead per call distorts those)."""
+# --- case 5: decoding Avro records ---------------------------------------------------------------
+
+ORDER_AVRO: dict[str, Any] = {
+    "type": "record",
+    "name": "Order",
+    "namespace": "bench",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "name", "type": "string"},
+        {"name": "amount", "type": "double"},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+SCHEMA_ID = 7
+
+
+def decode_case(sizes: Sizes) -> tuple[list[Row], list[str]]:
+    import base64
+    import io
+
+    import fastavro
+
+    n = sizes.messages
+    parsed = fastavro.parse_schema(ORDER_AVRO)
+    orders = [
+        {"id": i, "name": f"order-{i}", "amount": i * 1.5, "note": None if i % 2 else "gift"}
+        for i in range(n)
+    ]
+    framed = []
+    for order in orders:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, parsed, order)
+        framed.append(b"\x00" + SCHEMA_ID.to_bytes(4, "big") + out.getvalue())
+    (raws,) = kafka_event(framed, topic="orders")["records"].values()
+    schema = AvroSchema(ORDER_AVRO, schema_id=SCHEMA_ID)
+    b64decode, reader, stream = base64.b64decode, fastavro.schemaless_reader, io.BytesIO
+
+    def lambdakit_side() -> list[Any]:
+        return [KafkaRecord(raw).value_as(schema) for raw in raws]
+
+    def peer_side() -> list[Any]:
+        return [reader(stream(b64decode(raw["value"])[5:]), parsed) for raw in raws]
+
+    def floor_side() -> list[Any]:
+        return [b64decode(raw["value"]) for raw in raws]
+
+    sides = {"lambdakit": lambdakit_side, "fastavro": peer_side, "floor": floor_side}
+    expected = {"lambdakit": orders, "fastavro": orders, "floor": framed}
+    for name, side in sides.items():  # untimed: imports, first-use costs; and the checks
+        check(side() == expected[name], f"decode case: {name} did not return the records")
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(sizes.reps):
+        for name, side in sides.items():
+            seconds, _ = timed(side, time.process_time)
+            times[name].append(seconds)
+    per_record = {name: statistics.median(times[name]) / n * 1e6 for name in sides}
+    case = f"value_as(AvroSchema), {n:,} records"
+    rows: list[Row] = [
+        PeerRow(
+            case,
+            per_record["lambdakit"],
+            per_record["fastavro"],
+            "µs",
+            None,
+            peer="fastavro.schemaless_reader directly",
+        ),
+        PeerRow(
+            case,
+            per_record["lambdakit"],
+            per_record["floor"],
+            "µs",
+            None,
+            peer="floor: base64 decode only",
+        ),
+    ]
+    notes = [
+        f"decode {n:,} records: CPU ms per run, median (min-max) of {sizes.reps}: "
+        + "; ".join(
+            f"{name} {statistics.median(times[name]) * 1e3:.1f} ({min(times[name]) * 1e3:.1f}-"
+            f"{max(times[name]) * 1e3:.1f})"
+            for name in sides
+        )
+    ]
+    return rows, notes
+
+
+def profile_note(handler: Handler, n: int, what: str = "lambdakit") -> str:
+    """``what``'s function calls per message in one invocation of ``handler``, from cProfile (the
+    calls, not the times: the profiler's own overhead per call distorts those)."""
     profiler = cProfile.Profile()
     context = LambdaContext()
     profiler.enable()
@@ -336,7 +470,9 @@ def profile_note(handler: Handler, n: int) -> str:
         calls[name] += total_calls
     frequent = [(name, count) for name, count in calls.most_common() if count >= n // 2]
     listed = ", ".join(f"{name} {count / n:.2g}" for name, count in frequent)
-    return f"lambdakit calls per message (cProfile, one {n:,}-message invocation): {listed}"
+    # cProfile sees calls made from Python code only: produce_many's map calls from C.
+    listed = listed or "none at the Python level (the client's produce is called from C)"
+    return f"{what} calls per message (cProfile, one {n:,}-message invocation): {listed}"
 
 
 def main() -> int:
@@ -353,7 +489,8 @@ def main() -> int:
         bench.close()  # before the cluster stops, or librdkafka logs the lost connections
         sent.verify(cluster.bootstrap)
         bootstrap = cluster.bootstrap
-    rows = [latency_row, *rate_rows]
+    decode_rows, decode_notes = decode_case(sizes)
+    rows = [latency_row, *rate_rows, *decode_rows]
 
     print_header(
         f"confluent-kafka {version('confluent-kafka')} (librdkafka "
@@ -381,7 +518,7 @@ def main() -> int:
         "Notes (every message of every run was delivered; each topic's high watermark equals "
         f"the messages sent to it, {sum(sent.counts.values()):,} in all):"
     )
-    for note in (*latency_notes, *rate_notes):
+    for note in (*latency_notes, *rate_notes, *decode_notes):
         print(f"- {note}")
     print(f"- run time {time.perf_counter() - started:.1f} s, mock cluster start included")
     return 0

@@ -35,6 +35,7 @@ __all__ = [
     "EventSourceMismatchError",
     "FilterError",
     "KafkaConfigurationError",
+    "KafkaDecodeError",
     "KafkaDeliveryError",
     "KafkaError",
     "FilterPatternError",
@@ -308,6 +309,14 @@ class KafkaError(LambdakitError):
 
 class KafkaConfigurationError(KafkaError, ValueError):
     """A producer or decorator configured with options that cannot work."""
+
+
+class KafkaDecodeError(KafkaError, RecordDecodeError):
+    """A Kafka record's value or key could not be decoded with its schema
+    (``KafkaRecord.value_as`` / ``key_as``): a framing that is not the one expected, a schema
+    id other than the pinned one, a payload the schema cannot read exactly, a ``dataFormat``
+    the schema does not read. ``where`` names the record and field (``orders-0@15.value``);
+    a corrupt value is never returned instead."""
 
 
 class KafkaDeliveryError(KafkaError):

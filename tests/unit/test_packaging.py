@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 REPOSITORY = "https://github.com/lambdakit/lambdakit"
 DOCUMENTATION = "https://lambdakit.github.io/lambdakit/"
-USER_EXTRAS = {"yaml", "kafka", "kafka-python", "msk", "cost"}
+USER_EXTRAS = {"yaml", "kafka", "kafka-python", "msk", "cost", "avro", "protobuf", "jsonschema"}
 # Modules of the package that are not API: the `lambdakit` command is documented by its --help.
 NOT_API = {"cli"}
 

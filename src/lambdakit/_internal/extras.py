@@ -22,6 +22,9 @@ EXTRAS = {
     "kafka-python": ("kafka", "kafka-python"),
     "msk": ("aws_msk_iam_sasl_signer", "aws-msk-iam-sasl-signer-python"),
     "cost": ("plotly", "plotly"),
+    "avro": ("fastavro", "fastavro"),
+    "protobuf": ("google.protobuf", "protobuf"),
+    "jsonschema": ("jsonschema", "jsonschema"),
 }
 
 
@@ -38,10 +41,19 @@ def require(extra: str, what: str) -> None:
 
 
 def _installed(module: str) -> bool:
-    """Whether ``import module`` (a top-level name) would find it, without importing it."""
+    """Whether ``import module`` would find it, without importing it."""
     if module in sys.modules:
         # Already imported (or placed there); None is how an import is blocked.
         return sys.modules[module] is not None
+    if "." in module:
+        # A submodule of a namespace package (google.protobuf): finding it imports the parent,
+        # which for a namespace package reads no code.
+        from importlib.util import find_spec as find_submodule
+
+        try:
+            return find_submodule(module) is not None
+        except (ImportError, ValueError):
+            return False
     for finder in sys.meta_path:
         find_spec = getattr(finder, "find_spec", None)
         if find_spec is not None and find_spec(module, None) is not None:

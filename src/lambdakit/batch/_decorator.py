@@ -19,8 +19,9 @@ from lambdakit._internal.signature import accepts, describe
 from lambdakit._internal.stacking import LAMBDA_HANDLER, check_stack, mark, supplied_to
 from lambdakit.batch._outcome import BatchOutcome, report
 from lambdakit.batch._run import Run, drive, drive_async
-from lambdakit.batch._sources import parse_source, read_batch, source_of
+from lambdakit.batch._sources import EventSource, parse_source, read_batch, source_of
 from lambdakit.errors import AllRecordsFailedError, BatchConfigurationError
+from lambdakit.events.kafka import default_schemas, is_schema
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
 
     from lambdakit.batch._retry import Aftercare, Backoff, Quarantine
     from lambdakit.batch._sources import Batch
+    from lambdakit.kafka._schemas import AvroSchema, JsonSchema, ProtobufSchema
     from lambdakit.typing import LambdaContext
+
+    KafkaSchema = AvroSchema | ProtobufSchema | JsonSchema
 
     RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
     # What process_batch returns: called by Lambda (or a test) with the event and the context.
@@ -98,6 +102,26 @@ def _check_retry_options(retry: Any, quarantine: Any, explicit: str | None) -> b
     return True
 
 
+def _check_schemas(
+    value_schema: Any, key_schema: Any, explicit: str | None
+) -> tuple[Any, Any] | None:
+    """``(value_schema, key_schema)`` for ``KafkaRecord.value_as()`` / ``key_as()`` without
+    argument, after checking them; ``None`` when neither is set."""
+    if value_schema is None and key_schema is None:
+        return None
+    for name, schema in (("value_schema", value_schema), ("key_schema", key_schema)):
+        if schema is not None and not is_schema(schema):
+            raise BatchConfigurationError(
+                f"process_batch: {name} must be an AvroSchema, ProtobufSchema or JsonSchema "
+                f"from lambdakit.kafka (or None), got {type(schema).__name__}"
+            )
+        if schema is not None and explicit is not None and explicit != EventSource.KAFKA:
+            raise BatchConfigurationError(
+                f"process_batch: {name} applies to Kafka records only, not source={explicit!r}"
+            )
+    return (value_schema, key_schema)
+
+
 class _BatchProcessor:
     """One decorated record handler: its options, and a thread pool kept across invocations."""
 
@@ -112,8 +136,11 @@ class _BatchProcessor:
         max_logged_failures: int,
         metrics: bool,
         aftercare: Aftercare | None = None,
+        schemas: tuple[Any, Any] | None = None,
     ) -> None:
         self.handler = handler
+        # value_schema / key_schema: what value_as() / key_as() use while a batch runs.
+        self.schemas = schemas
         self.source = source
         self.concurrency = concurrency
         self.deadline_margin_ms = deadline_margin_ms
@@ -152,6 +179,17 @@ class _BatchProcessor:
                 source = source_of(handed[2], self.source)  # type: ignore[index]
                 report(BatchOutcome(source, 0, filtered=filtered), metrics=self.metrics)
             return {"batchItemFailures": []}
+        schemas = self.schemas
+        if schemas is not None and batch.source != EventSource.KAFKA:
+            names = " and ".join(
+                name
+                for name, s in zip(("value_schema", "key_schema"), schemas, strict=True)
+                if s is not None
+            )
+            raise BatchConfigurationError(
+                f"process_batch: {names} applies to Kafka records only, but this is a "
+                f"{batch.source} event"
+            )
         sequential = self.concurrency == 1
         aftercare = self.aftercare
         keep = self.keep
@@ -171,6 +209,7 @@ class _BatchProcessor:
         token = current_context.set(context)
         margin_token = current_margin_ms.set(self.deadline_margin_ms)
         batch_token = current_batch.set({})
+        schemas_token = default_schemas.set(schemas) if schemas is not None else None
         try:
             with counting() as counts:
                 if self.is_async:
@@ -183,6 +222,8 @@ class _BatchProcessor:
                 done = aftercare(batch, run, context) if aftercare is not None else None
         finally:
             run.close()
+            if schemas_token is not None:
+                default_schemas.reset(schemas_token)
             current_batch.reset(batch_token)
             current_margin_ms.reset(margin_token)
             current_context.reset(token)
@@ -298,6 +339,8 @@ if TYPE_CHECKING:
         retry: Backoff | None = None,
         quarantine: Quarantine | None = None,
         sqs_client: Any = None,
+        value_schema: KafkaSchema | None = None,
+        key_schema: KafkaSchema | None = None,
     ) -> Callable[[RecordHandler], LambdaHandler]: ...
 
 
@@ -315,6 +358,8 @@ def process_batch(
     retry: Backoff | None = None,
     quarantine: Quarantine | None = None,
     sqs_client: Any = None,
+    value_schema: KafkaSchema | None = None,
+    key_schema: KafkaSchema | None = None,
 ) -> LambdaHandler | Callable[[Callable[..., Any]], LambdaHandler]:
     """Turn a *record handler* into a Lambda handler that reports partial batch failures.
 
@@ -348,6 +393,11 @@ def process_batch(
       reported (a FIFO group moves on). A failed send or delete leaves it reported.
     - ``sqs_client``: the boto3 SQS client for those calls; by default one is created on the
       first batch that needs it and reused.
+    - ``value_schema`` / ``key_schema``: Kafka only. The ``AvroSchema``, ``ProtobufSchema`` or
+      ``JsonSchema`` (:mod:`lambdakit.kafka`) that ``record.value_as()`` / ``record.key_as()``
+      use when called without one. Decoding stays lazy (a record whose handler never asks is
+      not decoded); a :class:`~lambdakit.errors.KafkaDecodeError` fails its record like any
+      exception. A non-Kafka event fails the invocation with ``BatchConfigurationError``.
 
     Nothing is logged while records run: one summary line per batch (INFO when every record
     succeeded, WARNING otherwise) is written before the response is returned.
@@ -381,6 +431,7 @@ def process_batch(
     metrics_on = metrics_enabled(metrics)
     explicit = parse_source(source) if source is not None else None
     options = _check_retry_options(retry, quarantine, explicit)
+    schemas = _check_schemas(value_schema, key_schema, explicit)
 
     def decorate(record_handler: Callable[..., Any]) -> LambdaHandler:
         if not callable(record_handler):
@@ -403,6 +454,7 @@ def process_batch(
             max_logged_failures,
             metrics_on,
             aftercare,
+            schemas,
         )
 
         def lambda_handler(event: Any, context: Any = None) -> BatchResponse:

@@ -5,23 +5,60 @@ record carries ``topic``, ``partition``, ``offset``, ``timestamp`` (ms), ``times
 ``key`` and ``value`` base64-encoded (``key`` may be absent), and ``headers`` as a list of
 one-entry objects whose value is a list of byte values. Those are Java's signed bytes: Lambda
 serialises a ``byte[]``, so a byte of 0x80 or more arrives as -128..-1.
+
+With a schema registry on the event source mapping, a record also carries
+``valueSchemaMetadata`` / ``keySchemaMetadata`` (``dataFormat`` and ``schemaId``), which
+:meth:`KafkaRecord.value_as` / :meth:`~KafkaRecord.key_as` read. The schema machinery (and
+fastavro / protobuf) is imported on the first such call, never by ``import lambdakit.events``.
 """
 
 from __future__ import annotations
 
-from lambdakit.errors import RecordDecodeError
+from contextvars import ContextVar
+
+from lambdakit.errors import KafkaConfigurationError, RecordDecodeError
 from lambdakit.events._base import RecordView, decode_base64, parse_json, where
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# process_batch(value_schema=, key_schema=): the schemas value_as() / key_as() use when called
+# without one, set for the duration of a batch (worker threads and tasks inherit it). A context
+# variable rather than a per-record slot: the batch loop stores two slots per record and no more.
+default_schemas: ContextVar[tuple[Any, Any] | None] = ContextVar(
+    "lambdakit_kafka_default_schemas", default=None
+)
+_FIELDS = {"value": 0, "key": 1}
+
+
+_decoder: Any = None  # lambdakit.kafka._decode.decode_field, once a record is first decoded
+
+
+def _load_decoder() -> Any:
+    """The record-level decoder, imported on first use (an import statement in the per-record
+    path would cost more than the rest of the lookup)."""
+    global _decoder
+    from lambdakit.kafka._decode import decode_field
+
+    _decoder = decode_field
+    return decode_field
+
+
+def is_schema(value: Any) -> bool:
+    """Whether ``value`` is a :mod:`lambdakit.kafka` schema object, without importing the
+    schema module: an object of it exists only once the user's code has imported it."""
+    import sys
+
+    module = sys.modules.get("lambdakit.kafka._schemas")
+    return module is not None and isinstance(value, module.Schema)
+
 
 class KafkaRecord(RecordView):
     """One Kafka record. ``value`` and ``key`` are the decoded bytes; ``json()`` parses the
     value; ``headers`` is a dict of bytes (a header repeated keeps its last value)."""
 
-    __slots__ = ("_headers", "_json", "_key", "_value")
+    __slots__ = ("_decoded", "_headers", "_json", "_key", "_value")
 
     @property
     def identifier(self) -> str | None:
@@ -93,6 +130,50 @@ class KafkaRecord(RecordView):
         except AttributeError:
             self._json: Any = parse_json(self.value, self, "value")
             return self._json
+
+    def value_as(self, schema: Any = None) -> Any:
+        """The value decoded with ``schema`` (an ``AvroSchema``, ``ProtobufSchema`` or
+        ``JsonSchema`` from :mod:`lambdakit.kafka`; by default ``process_batch``'s
+        ``value_schema``). ``None`` for a tombstone (``value`` null or absent).
+
+        Decoded on first call and cached per schema object, so a record whose handler never
+        asks costs nothing. Raises :class:`~lambdakit.errors.KafkaDecodeError` naming the
+        record, the field and the problem; a value that does not decode exactly is never
+        returned."""
+        return self._decoded_as("value", schema)
+
+    def key_as(self, schema: Any = None) -> Any:
+        """The key decoded with ``schema`` (by default ``process_batch``'s ``key_schema``);
+        ``None`` when the record has no key. As :meth:`value_as` otherwise."""
+        return self._decoded_as("key", schema)
+
+    def _decoded_as(self, field: str, schema: Any) -> Any:
+        if schema is None:
+            defaults = default_schemas.get()
+            schema = None if defaults is None else defaults[_FIELDS[field]]
+            if schema is None:
+                raise KafkaConfigurationError(
+                    f"{where(self, field)}: {field}_as() needs a schema (or process_batch"
+                    f"({field}_schema=...))"
+                )
+        # Keyed by the schema object's identity (schemas compare by identity; a user's wrong
+        # argument may not even be hashable), holding the schema so that its id stays its own.
+        # getattr with a default: half the cost of catching AttributeError on a fresh record.
+        cache: dict[tuple[str, int], tuple[Any, Any]] | None = getattr(self, "_decoded", None)
+        slot = (field, id(schema))
+        if cache is None:
+            self._decoded: dict[tuple[str, int], tuple[Any, Any]] = {}
+            cache = self._decoded
+        else:
+            hit = cache.get(slot)
+            if hit is not None:
+                return hit[1]
+        if self.raw.get(field) is None:  # a tombstone, or no key: nothing to import or decode
+            found = None
+        else:
+            found = (_decoder or _load_decoder())(self, field, schema)
+        cache[slot] = (schema, found)
+        return found
 
     @property
     def headers(self) -> dict[str, bytes]:

@@ -12,6 +12,7 @@ is refused when the producer is created (:class:`MissingDependencyError` names t
 from lambdakit._internal.lazy import lazy_attributes
 from lambdakit.errors import (
     KafkaConfigurationError,
+    KafkaDecodeError,
     KafkaDeliveryError,
     KafkaError,
     MissingDependencyError,
@@ -22,19 +23,31 @@ from lambdakit.kafka._producer import Producer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from lambdakit.kafka._schemas import AvroSchema, JsonSchema, ProtobufSchema
     from lambdakit.kafka._shutdown import close_on_shutdown
 
-# Opt-in, and called once at init: its module loads when it is first used.
+# Opt-in, and called once at init: their module loads when it is first used.
 __getattr__ = lazy_attributes(
-    globals(), __name__, {"close_on_shutdown": "lambdakit.kafka._shutdown"}
+    globals(),
+    __name__,
+    {
+        "close_on_shutdown": "lambdakit.kafka._shutdown",
+        "AvroSchema": "lambdakit.kafka._schemas",
+        "JsonSchema": "lambdakit.kafka._schemas",
+        "ProtobufSchema": "lambdakit.kafka._schemas",
+    },
 )
 
 __all__ = [
+    "AvroSchema",
+    "JsonSchema",
     "KafkaConfigurationError",
+    "KafkaDecodeError",
     "KafkaDeliveryError",
     "KafkaError",
     "MissingDependencyError",
     "Producer",
+    "ProtobufSchema",
     "close_on_shutdown",
     "flush_kafka",
     "msk_iam",

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from lambdakit.errors import KafkaDeliveryError
+
 MAX_ERRORS_KEPT = 5
 
 
@@ -63,6 +65,11 @@ class Ledger:
 
     def sent(self) -> None:
         self.tick(None)
+
+    def sent_many(self, count: int) -> None:
+        """``count`` messages queued at once (``produce_many``): one list operation, atomic as
+        ``tick`` is, instead of one per message."""
+        self._marks.extend([None] * count)
 
     @property
     def produced(self) -> int:
@@ -115,13 +122,22 @@ def refused(ledger: Ledger | None, topic: str, error: Exception) -> None:
         ledger.sent()
         ledger.settled(error)
         return
+    raise untracked_refusals(topic, 1, [str(error)]) from error
+
+
+def untracked_refusals(topic: str, produced: int, errors: list[str]) -> KafkaDeliveryError:
+    """The error for messages refused outside ``flush_kafka`` (``produced`` of them were
+    offered, ``errors`` says what happened to each refused one), counted as delivery failures:
+    no call's ledger will ever report them, so the producing code must hear of them now."""
     from lambdakit.errors import KafkaDeliveryError
 
-    count(KAFKA_DELIVERY_FAILURES)
-    raise KafkaDeliveryError(
-        f"a message to {topic} was refused: {error}",
-        produced=1,
+    count(KAFKA_DELIVERY_FAILURES, len(errors))
+    what = "a message" if produced == 1 else f"{len(errors)} of {produced} messages"
+    return KafkaDeliveryError(
+        f"{what} to {topic} {'was' if len(errors) == 1 else 'were'} refused: "
+        + "; ".join(errors[:MAX_ERRORS_KEPT]),
+        produced=produced,
         delivered=0,
-        failed=1,
-        errors=[str(error)],
-    ) from error
+        failed=len(errors),
+        errors=errors[:MAX_ERRORS_KEPT],
+    )

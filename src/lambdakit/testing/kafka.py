@@ -14,7 +14,13 @@ from typing import Any, NamedTuple
 
 from lambdakit.kafka._clients import encode
 from lambdakit.kafka._ledger import current_ledgers
-from lambdakit.kafka._producer import Producer
+from lambdakit.kafka._producer import Producer, serialized
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from lambdakit.kafka._producer import Serializer
 
 
 class Message(NamedTuple):
@@ -73,12 +79,19 @@ class RecordingProducer(Producer):
         key: Any = None,
         headers: Any = None,
         partition: int | None = None,
+        *,
+        schema: Serializer | None = None,
+        schema_id: int | UUID | str | None = None,
+        framing: str = "confluent",
+        compress: bool = False,
     ) -> None:
-        """Record the message (encoded as :class:`~lambdakit.kafka.Producer` encodes it) and
-        settle its delivery at once, refusing it when ``fail_topic``/``fail_next`` say so."""
+        """Record the message (encoded, or serialized with ``schema``, as
+        :class:`~lambdakit.kafka.Producer` does it, so the bytes recorded are the bytes a broker
+        would get) and settle its delivery at once, refusing it when ``fail_topic`` /
+        ``fail_next`` say so. ``produce_many`` comes through here once per message."""
         message = Message(
             topic,
-            encode(value, "value"),
+            serialized(value, schema, schema_id, framing, compress),
             encode(key, "key"),
             {str(k): encode(v, f"headers[{k!r}]") for k, v in (headers or {}).items()},
             partition,

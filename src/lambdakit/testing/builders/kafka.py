@@ -23,6 +23,8 @@ def kafka_event(
     partitions: int | Sequence[int] = 0,
     keys: Any = None,
     headers: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
+    value_schema_metadata: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
+    key_schema_metadata: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
     first_offset: int = 0,
     self_managed: bool = False,
     bootstrap_servers: str = "b-1.test.kafka.us-east-1.amazonaws.com:9092",
@@ -38,6 +40,13 @@ def kafka_event(
     record; ``None``: no key) are encoded the same way; ``headers`` (one mapping for all, or
     one per record) become Lambda's list of ``{name: [byte values]}``, written as Lambda writes
     them: Java's signed bytes, so 0x80..0xFF appear as -128..-1.
+
+    ``value_schema_metadata`` / ``key_schema_metadata`` (one mapping for all records, or one
+    per record, ``None`` for none) are what an event source mapping with a schema registry adds:
+    ``{"dataFormat": "AVRO" | "PROTOBUF" | "JSON", "schemaId": ...}``, the id written as the
+    string Lambda sends (a Confluent id as its digits, a Glue UUID as its text). Give the values
+    as that mapping delivers them (SOURCE: without the registry's header, Protobuf message
+    index kept), so that ``record.value_as(schema)`` is tested on what Lambda sends.
     """
     blobs = [payload_bytes(v, f"values[{i}]") for i, v in enumerate(values)]
     count = len(blobs)
@@ -50,6 +59,10 @@ def kafka_event(
         record_headers = [headers] * count
     else:
         record_headers = per_record(headers, count, "headers", None)
+    schema_metadata = {
+        "valueSchemaMetadata": _metadata(value_schema_metadata, count, "value_schema_metadata"),
+        "keySchemaMetadata": _metadata(key_schema_metadata, count, "key_schema_metadata"),
+    }
     next_offset: dict[int, int] = {}
     timestamp = now_ms()
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -73,6 +86,9 @@ def kafka_event(
         if record_keys[i] is not None:
             key = payload_bytes(record_keys[i], f"keys[{i}]")
             record["key"] = base64.b64encode(key).decode("ascii")
+        for field, metadata in schema_metadata.items():
+            if metadata[i] is not None:
+                record[field] = metadata[i]
         grouped.setdefault(f"{topic}-{partition}", []).append(record)
     event: dict[str, Any] = {"bootstrapServers": bootstrap_servers, "records": grouped}
     if self_managed:
@@ -94,3 +110,26 @@ def _headers(headers: Mapping[str, Any] | None, where: str) -> list[dict[str, li
         {str(name): [b - 256 if b > 127 else b for b in payload_bytes(value, f"{where}.{name}")]}
         for name, value in headers.items()
     ]
+
+
+def _metadata(given: Any, count: int, name: str) -> list[dict[str, str] | None]:
+    """Schema metadata per record, as Lambda writes it: both fields, as strings."""
+    spread: list[Any] = (
+        [given] * count
+        if given is None or isinstance(given, Mapping)
+        else per_record(given, count, name, None)
+    )
+    found: list[dict[str, str] | None] = []
+    for i, metadata in enumerate(spread):
+        where = name if given is None or isinstance(given, Mapping) else f"{name}[{i}]"
+        if metadata is None:
+            found.append(None)
+            continue
+        if not isinstance(metadata, Mapping) or not {"dataFormat", "schemaId"} <= set(metadata):
+            raise EventBuilderError(
+                f"{where}: expected a mapping with dataFormat and schemaId, got {metadata!r}"
+            )
+        found.append(
+            {"dataFormat": str(metadata["dataFormat"]), "schemaId": str(metadata["schemaId"])}
+        )
+    return found
