@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from lambdakit.kafka._schemas import AvroSchema, JsonSchema, ProtobufSchema
     from lambdakit.typing import LambdaContext
 
-    KafkaSchema = AvroSchema | ProtobufSchema | JsonSchema
+    KafkaSchema = AvroSchema | ProtobufSchema[Any] | JsonSchema
 
     RecordHandler = TypeVar("RecordHandler", bound=Callable[..., Any])
     # What process_batch returns: called by Lambda (or a test) with the event and the context.

@@ -21,7 +21,17 @@ from lambdakit.events._base import RecordView, decode_base64, parse_json, where
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar, overload
+
+    from lambdakit.kafka._schemas import ProtobufSchema
+
+    M = TypeVar("M")
+else:
+    # typing.overload would import typing (milliseconds of cold start) for two annotations;
+    # at run time the implementation defined last is the method either way.
+    def overload(function: object) -> object:
+        return function
+
 
 # process_batch(value_schema=, key_schema=): the schemas value_as() / key_as() use when called
 # without one, set for the duration of a batch (worker threads and tasks inherit it). A context
@@ -131,7 +141,12 @@ class KafkaRecord(RecordView):
             self._json: Any = parse_json(self.value, self, "value")
             return self._json
 
-    def value_as(self, schema: Any = None) -> Any:
+    @overload
+    def value_as(self, schema: ProtobufSchema[M]) -> M | None: ...
+    @overload
+    def value_as(self, schema: Any = None) -> Any: ...  # noqa: F811 (overload: see the imports)
+
+    def value_as(self, schema: Any = None) -> Any:  # noqa: F811
         """The value decoded with ``schema`` (an ``AvroSchema``, ``ProtobufSchema`` or
         ``JsonSchema`` from :mod:`lambdakit.kafka`; by default ``process_batch``'s
         ``value_schema``). ``None`` for a tombstone (``value`` null or absent).
@@ -142,7 +157,12 @@ class KafkaRecord(RecordView):
         returned."""
         return self._decoded_as("value", schema)
 
-    def key_as(self, schema: Any = None) -> Any:
+    @overload
+    def key_as(self, schema: ProtobufSchema[M]) -> M | None: ...
+    @overload
+    def key_as(self, schema: Any = None) -> Any: ...  # noqa: F811 (overload: see the imports)
+
+    def key_as(self, schema: Any = None) -> Any:  # noqa: F811
         """The key decoded with ``schema`` (by default ``process_batch``'s ``key_schema``);
         ``None`` when the record has no key. As :meth:`value_as` otherwise."""
         return self._decoded_as("key", schema)

@@ -24,6 +24,7 @@ validates the schema once), never when :mod:`lambdakit.kafka` or :mod:`lambdakit
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from lambdakit._internal.extras import require
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AvroSchema", "JsonSchema", "ProtobufSchema", "Schema", "SchemaDecodeError"]
 
+M = TypeVar("M")  # a ProtobufSchema's message class: what value_as() gives back
 _READ_FRAMINGS = ("auto", "confluent", "glue", "plain")
 _WRITE_FRAMINGS = ("confluent", "glue", "plain")
 _UINT32 = 0xFFFFFFFF
@@ -337,7 +339,7 @@ class AvroSchema(Schema):
         return stream.getvalue()
 
 
-class ProtobufSchema(Schema):
+class ProtobufSchema(Schema, Generic[M]):
     """Protobuf records of ``message_class`` (a generated :class:`google.protobuf.message.Message`
     subclass). Decoded values are instances of it; unknown fields are kept, as protobuf does.
 
@@ -346,10 +348,10 @@ class ProtobufSchema(Schema):
     single number (its position among all the file's messages sorted by full name)."""
 
     kind = "PROTOBUF"
-    __slots__ = ("_confluent", "_glue", "message_class")
+    __slots__ = ("_class", "_confluent", "_glue", "message_class")
 
     def __init__(
-        self, message_class: type[Any], *, schema_id: Any = None, framing: str = "auto"
+        self, message_class: type[M], *, schema_id: Any = None, framing: str = "auto"
     ) -> None:
         require("protobuf", "ProtobufSchema")
         super().__init__(schema_id, framing)
@@ -364,7 +366,8 @@ class ProtobufSchema(Schema):
             raise KafkaConfigurationError(
                 f"ProtobufSchema({message_class.__name__}): the class has no message descriptor"
             )
-        self.message_class: type[Any] = message_class
+        self.message_class: type[M] = message_class
+        self._class: Any = message_class  # protobuf has no type stubs: used untyped inside
         self._confluent = _confluent_path(descriptor)
         self._glue = _glue_index(descriptor)
 
@@ -375,7 +378,7 @@ class ProtobufSchema(Schema):
         )
 
     def _read(self, payload: bytes, registry: str | None) -> Any:
-        name = self.message_class.DESCRIPTOR.full_name
+        name = self._class.DESCRIPTOR.full_name
         start = 0
         if registry == "confluent":
             indexes, start = confluent_indexes(payload)
@@ -399,7 +402,7 @@ class ProtobufSchema(Schema):
             )
         DecodeError = _module("google.protobuf.message").DecodeError
 
-        message = self.message_class()
+        message = self._class()
         try:
             message.ParseFromString(payload[start:])
         except (DecodeError, ValueError) as exc:
@@ -410,19 +413,19 @@ class ProtobufSchema(Schema):
         json_format = _module("google.protobuf.json_format")
 
         try:
-            return json_format.ParseDict(document, self.message_class())
+            return json_format.ParseDict(document, self._class())
         except (json_format.ParseError, ValueError, TypeError):
             return None
 
     def _write(self, value: Any) -> bytes:
-        if isinstance(value, self.message_class):
+        if isinstance(value, self._class):
             return bytes(value.SerializeToString())
         name = self.message_class.__name__
         if hasattr(value, "keys"):
             json_format = _module("google.protobuf.json_format")
 
             try:
-                message = json_format.ParseDict(value, self.message_class())
+                message = json_format.ParseDict(value, self._class())
             except (json_format.ParseError, ValueError, TypeError) as exc:
                 raise KafkaConfigurationError(
                     f"ProtobufSchema.serialize: the mapping is not a {name}: {exc}"
