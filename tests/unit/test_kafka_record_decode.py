@@ -192,6 +192,43 @@ class TestEsmJsonDelivery:
         with pytest.raises(KafkaDecodeError, match=r"orders-0@15\.value"):
             esm.value_as(AvroSchema(ORDER_AVRO))
 
+    def test_json_the_schema_refuses_is_refused_even_when_it_would_read_as_binary_avro(
+        self,
+    ) -> None:
+        # {"id":1,"nm":"abc"} happens to be a valid Avro {id: long, name: string} in binary
+        # (id -62, name 'id":1,...'): read as such it would be returned as garbage.
+        schema = AvroSchema(
+            {
+                "type": "record",
+                "name": "R",
+                "fields": [{"name": "id", "type": "long"}, {"name": "name", "type": "string"}],
+            },
+            schema_id=42,
+        )
+        esm = record(
+            b'{"id":1,"nm":"abc"}', valueSchemaMetadata={"dataFormat": "AVRO", "schemaId": "42"}
+        )
+        with pytest.raises(KafkaDecodeError, match="JSON record that is not a record"):
+            esm.value_as(schema)
+
+    def test_avro_unions_in_avros_own_json_encoding_are_read(self) -> None:
+        schema = AvroSchema(
+            {"type": "record", "name": "P", "fields": [{"name": "p", "type": ["null", "double"]}]}
+        )
+        esm = record(
+            b'{"p": {"double": 2.5}}', valueSchemaMetadata={"dataFormat": "AVRO", "schemaId": "1"}
+        )
+        assert esm.value_as(schema) == {"p": 2.5}
+        plain = record(b'{"p": 2.5}', valueSchemaMetadata={"dataFormat": "AVRO", "schemaId": "1"})
+        assert plain.value_as(schema) == {"p": 2.5}
+
+    def test_protobuf_json_that_is_not_the_message_is_refused(self, pb: dict[str, Any]) -> None:
+        esm = record(
+            b'{"nope": 1}', valueSchemaMetadata={"dataFormat": "PROTOBUF", "schemaId": "1"}
+        )
+        with pytest.raises(KafkaDecodeError, match="JSON record that is not a"):
+            esm.value_as(ProtobufSchema(pb["Order"]))
+
 
 class TestTombstonesAndLaziness:
     def test_a_null_or_absent_value_is_none_never_an_error(self) -> None:

@@ -110,8 +110,9 @@ class Schema:
     """What the three formats share: the pinned id and framing, metadata and framing handling.
 
     Subclasses implement ``_read`` (a payload out of its header; ``registry`` says whose
-    Protobuf index precedes it), ``_from_json`` (a JSON-delivered record, or ``None`` when the
-    text is not one) and ``_write`` (the value's bytes and, for Protobuf, its index prefix).
+    Protobuf index precedes it), ``_from_json`` (a JSON-delivered record as SOURCE delivery
+    would give it, or :class:`SchemaDecodeError` when the schema refuses it) and ``_write`` (the
+    value's bytes and, for Protobuf, its index prefix).
     """
 
     kind = ""
@@ -165,9 +166,9 @@ class Schema:
         if self.kind != "JSON" and (data[:1] == b"{" or data[:1].isspace()):
             document = _json_object(data)
             if document is not None:
-                value = self._from_json(document)
-                if value is not None:
-                    return value
+                # A whole JSON object: the JSON delivery. It is read as such or refused, never
+                # re-read as binary (JSON text can happen to parse as Avro, into garbage).
+                return self._from_json(document, data)
         return self._read(data, registry)
 
     def _check_id(self, found: int | UUID | str, where: str) -> None:
@@ -183,7 +184,7 @@ class Schema:
     def _read(self, payload: bytes, registry: str | None) -> Any:
         raise NotImplementedError
 
-    def _from_json(self, document: dict[str, Any]) -> Any:
+    def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
         raise NotImplementedError
 
     # --- writing ---------------------------------------------------------------------------
@@ -317,14 +318,26 @@ class AvroSchema(Schema):
             )
         return value
 
-    def _from_json(self, document: dict[str, Any]) -> Any:
+    def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
+        """The record as plain JSON (what it decodes to), or in Avro's own JSON encoding (a
+        union's branch named: ``{"price": {"double": 2.5}}``): AWS does not document which one
+        Lambda's JSON delivery writes, so both are read; anything else is refused."""
         from fastavro.validation import validate
 
         try:
-            ok = validate(document, self._parsed, raise_errors=False)
+            if validate(document, self._parsed, raise_errors=False):
+                return document
         except Exception:  # a document shaped nothing like the schema
-            return None
-        return document if ok else None
+            pass
+        import io
+
+        try:
+            return next(iter(self._fastavro.json_reader(io.StringIO(text.decode()), self._parsed)))
+        except Exception:
+            raise SchemaDecodeError(
+                "the event source mapping delivered a JSON record that is not a record of this "
+                "schema (neither as plain JSON nor in Avro's JSON encoding)"
+            ) from None
 
     def _write(self, value: Any) -> bytes:
         import io
@@ -409,13 +422,16 @@ class ProtobufSchema(Schema, Generic[M]):
             raise SchemaDecodeError(f"not a valid {name} message: {exc}") from None
         return message
 
-    def _from_json(self, document: dict[str, Any]) -> Any:
+    def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
         json_format = _module("google.protobuf.json_format")
 
         try:
             return json_format.ParseDict(document, self._class())
-        except (json_format.ParseError, ValueError, TypeError):
-            return None
+        except (json_format.ParseError, ValueError, TypeError) as exc:
+            raise SchemaDecodeError(
+                "the event source mapping delivered a JSON record that is not a "
+                f"{self._class.DESCRIPTOR.full_name}: {exc}"
+            ) from None
 
     def _write(self, value: Any) -> bytes:
         if isinstance(value, self._class):
@@ -523,8 +539,8 @@ class JsonSchema(Schema):
             raise SchemaDecodeError(f"JSON payload does not match the schema: {problem}")
         return document
 
-    def _from_json(self, document: dict[str, Any]) -> Any:
-        return None  # JSON text either way: _read parses and validates it
+    def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
+        return self._read(text, None)  # JSON text either way: parsed and validated alike
 
     def _write(self, value: Any) -> bytes:
         import json
