@@ -14,6 +14,8 @@ import pytest
 from lambdakit.testing import (
     RecordingProducer,
     dynamodb_stream_event,
+    function_url_event,
+    http_api_event,
     kafka_event,
     kinesis_event,
     sqs_event,
@@ -23,7 +25,14 @@ from lambdakit.testing.kafka_cluster import MockKafkaCluster
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
-BUILDERS = [sqs_event, kinesis_event, dynamodb_stream_event, kafka_event]
+BUILDERS = [
+    sqs_event,
+    kinesis_event,
+    dynamodb_stream_event,
+    kafka_event,
+    http_api_event,
+    function_url_event,
+]
 
 
 def docs_text() -> str:

@@ -3,7 +3,9 @@
 - :class:`LambdaContext`: the context object, with a countdown on an injectable clock.
 - :class:`FakeClock`: time that moves only when the test says so.
 - Event builders shaped exactly like Lambda's events: :func:`sqs_event`,
-  :func:`kinesis_event`, :func:`dynamodb_stream_event`, :func:`kafka_event`.
+  :func:`kinesis_event`, :func:`dynamodb_stream_event`, :func:`kafka_event`, and HTTP requests
+  as API Gateway's HTTP API (:func:`http_api_event`) and function URLs
+  (:func:`function_url_event`) pass them on.
 - :func:`fake_secrets`: a preloadable in-memory secrets backend (:class:`FakeSecrets`) that
   counts fetches, for handlers that use :mod:`lambdakit.secrets`.
 - :class:`RecordingProducer`: a drop-in Kafka producer that records messages and can be told
@@ -24,6 +26,7 @@ DynamoDB Local, found from the project directory or ``$LAMBDAKIT_DYNAMODB_LOCAL`
 
 from lambdakit._internal.lazy import lazy_attributes
 from lambdakit.testing.builders.dynamodb import dynamodb_stream_event
+from lambdakit.testing.builders.http import function_url_event, http_api_event
 from lambdakit.testing.builders.kafka import kafka_event
 from lambdakit.testing.builders.kinesis import kinesis_event
 from lambdakit.testing.builders.sqs import sqs_event
@@ -78,6 +81,8 @@ __all__ = [
     "RecordingProducer",
     "dynamodb_stream_event",
     "fake_secrets",
+    "function_url_event",
+    "http_api_event",
     "kafka_event",
     "kinesis_event",
     "sqs_event",
