@@ -16,7 +16,10 @@ Installing lambdakit makes these fixtures available in every test suite, with no
 Every fixture's docstring is what ``pytest --fixtures`` shows for it.
 
 Between tests the plugin empties every idempotency local cache and the default secrets cache,
-so a result or a secret cached by one test is never served in the next.
+so a result or a secret cached by one test is never served in the next. It registers the
+``integration`` marker (tests that start a real server: DynamoDB Local, the Kafka mock
+cluster), so a suite run with ``--strict-markers`` can use it as lambdakit's examples do and
+deselect it with ``-m "not integration"``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ if TYPE_CHECKING:
     from lambdakit.idempotency import InMemoryStore
     from lambdakit.testing.dynamodb_local import DynamoDBLocal
     from lambdakit.testing.secrets import FakeSecrets
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "integration: needs a real server on loopback (DynamoDB Local, the Kafka mock cluster)",
+    )
 
 
 @pytest.fixture
