@@ -42,9 +42,11 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests bench examples tools
 
 # Users' code that follows the docs must type-check too: the examples, and tests/typing
-# (assert_type on every public decorator's signature, sync and async).
+# (assert_type on every public decorator's signature, sync and async). Each example is checked
+# on its own, as a user's project would be: their handler modules are all named `app`.
 typecheck: install
-	$(VENV)/bin/mypy --strict src examples tests/typing tools
+	$(VENV)/bin/mypy --strict src tests/typing tools
+	@for example in examples/*/; do $(VENV)/bin/mypy --strict $$example || exit 1; done
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
