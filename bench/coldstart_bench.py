@@ -9,13 +9,17 @@ the wall clock:
 
 - **init**: the import of the handler's module, plus ``lambdakit.warm_up(handler)`` in the
   "warm_up" variant (what a call at the end of the module does, in the INIT phase);
-- **first** and **second invocation**: two batches of 10 new orders each (every order charged,
-  written to the idempotency table and published), every response checked to report no failure.
+- **first** and **second invocation**: two batches of 10 new orders each from the FIFO orders
+  queue, two orders of each of 5 customers (message groups), every order charged, written to the
+  idempotency table and published keyed by its customer; every response checked to report no
+  failure.
 
 Both apps and the floor use the same local servers, started here as
 ``examples/batch_orders/demo.py`` starts them: DynamoDB Local (one idempotency table per app),
-moto in server mode (the payments secret) and librdkafka's mock cluster (one topic per app;
-every message is read back and counted at the end). Bytecode is compiled first, as a deployment
+moto in server mode (the payments secret, and the FIFO orders and quarantine queues that the
+example's back-off and quarantine would address: ``QUARANTINE_QUEUE`` is required, and a
+failure would reach moto, not AWS) and librdkafka's mock cluster (one topic per app; every
+message is read back and counted at the end). Bytecode is compiled first, as a deployment
 package ships it: ``compileall`` over lambdakit, the apps and this harness, then one untimed run
 of every variant (which also writes any ``.pyc`` the installed packages lack). Variants run
 alternating, the median of 5 processes each (``--quick``: 2):
@@ -71,7 +75,10 @@ sys.path.insert(0, str(APP_DIR))
 from demo import moto_server  # noqa: E402  (the demo's server, not a copy)
 
 RECORDS_PER_BATCH = 10
+CUSTOMERS_PER_BATCH = 5  # message groups: two orders of each customer per batch
 PAYMENTS_SECRET = "orders/payments"
+ORDERS_QUEUE = "orders.fifo"  # the queue the events come from
+QUARANTINE_QUEUE = "orders-quarantine.fifo"
 
 
 @dataclass(frozen=True)
@@ -219,8 +226,8 @@ class Servers:
 
 @contextlib.contextmanager
 def servers() -> Iterator[Servers]:
-    """DynamoDB Local, moto and the Kafka mock cluster, with both apps' tables and topics and
-    the payments secret; the environment a function would get pointing at them."""
+    """DynamoDB Local, moto and the Kafka mock cluster, with both apps' tables and topics, the
+    payments secret and the FIFO queues; the environment a function would get pointing at them."""
     import boto3
 
     with contextlib.ExitStack() as stack:
@@ -230,6 +237,7 @@ def servers() -> Iterator[Servers]:
         environ = {
             "AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint_url,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+            "AWS_ENDPOINT_URL_SQS": endpoint,
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -243,29 +251,41 @@ def servers() -> Iterator[Servers]:
             ddb.create_idempotency_table(table)
         for topic in {v.topic for v in VARIANTS}:
             kafka.create_topic(topic, partitions=3)
-        secrets = boto3.client(
-            "secretsmanager",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        )
+        moto = {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "bench",
+            "aws_secret_access_key": "bench",
+        }
         api_key = "pk_bench_" + uuid.uuid4().hex[:12]
-        secrets.create_secret(Name=PAYMENTS_SECRET, SecretString=json.dumps({"api_key": api_key}))
+        boto3.client("secretsmanager", **moto).create_secret(
+            Name=PAYMENTS_SECRET, SecretString=json.dumps({"api_key": api_key})
+        )
+        sqs = boto3.client("sqs", **moto)
+        fifo = {"FifoQueue": "true"}
+        # The template's orders queue (the back-off reads its visibility timeout) and quarantine.
+        sqs.create_queue(QueueName=ORDERS_QUEUE, Attributes={**fifo, "VisibilityTimeout": "180"})
+        quarantine = sqs.create_queue(QueueName=QUARANTINE_QUEUE, Attributes=fifo)["QueueUrl"]
+        environ["QUARANTINE_QUEUE"] = sqs.get_queue_attributes(
+            QueueUrl=quarantine, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
         yield Servers(environ, kafka)
 
 
 def batches(directory: Path) -> Path:
-    """Two batches of new orders (every one charged, stored and published), in a file."""
-    events = [
-        sqs_event(
-            [
-                json.dumps({"order_id": f"o-{uuid.uuid4().hex[:12]}", "amount": "12.34"})
-                for _ in range(RECORDS_PER_BATCH)
-            ]
+    """Two FIFO batches of new orders (every one charged, stored and published), in a file:
+    each order's message group is its customer, its deduplication id its order id."""
+    events = []
+    for _ in range(2):
+        order_ids = [f"o-{uuid.uuid4().hex[:12]}" for _ in range(RECORDS_PER_BATCH)]
+        events.append(
+            sqs_event(
+                [json.dumps({"order_id": order_id, "amount": "12.34"}) for order_id in order_ids],
+                group_ids=[f"c-{n % CUSTOMERS_PER_BATCH}" for n in range(RECORDS_PER_BATCH)],
+                deduplication_ids=order_ids,
+                queue_name=ORDERS_QUEUE,
+            )
         )
-        for _ in range(2)
-    ]
     path = directory / f"events-{uuid.uuid4().hex[:8]}.json"
     path.write_text(json.dumps(events), encoding="utf-8")
     return path
@@ -346,7 +366,8 @@ def main() -> int:
     ]
     details = [
         f"medians of {reps} fresh processes per variant, alternating; wall time; "
-        f"{RECORDS_PER_BATCH} new orders per invocation" + (" [--quick]" if args.quick else "")
+        f"{RECORDS_PER_BATCH} new orders of {CUSTOMERS_PER_BATCH} customers per invocation (FIFO)"
+        + (" [--quick]" if args.quick else "")
     ]
     if not has_warm_up:
         details.append("n/a: lambdakit.warm_up does not exist in this checkout yet")

@@ -4,9 +4,11 @@ What the lambdakit app does, with nothing around the clients a function needs an
 DynamoDB and Secrets Manager clients and a ``confluent_kafka.Producer``, all created at module
 level (AWS's advice for SDK clients); per record, a body that is not an order is skipped, the
 order is claimed with one conditional ``PutItem`` (an existing record's stored receipt answers a
-duplicate), charged, its receipt stored with one ``UpdateItem``, then produced and flushed; a
-record that raises is reported in ``batchItemFailures``. The secret is fetched on first use and
-kept for five minutes. Records run one after the other.
+duplicate), charged, its receipt stored with one ``UpdateItem``, then produced (key = the
+customer, the record's FIFO message group) and flushed; a record that raises is reported in
+``batchItemFailures``, and so is every later record of its customer, without running (an order
+without a group is rejected). The secret is fetched on first use and kept for five minutes.
+Records run one after the other.
 
 It skips what the libraries add for safety (in-progress expiry, the Lambda context's remaining
 time, payload validation, retries beyond boto3's own), so it is a floor, not an equivalent.
@@ -69,7 +71,7 @@ def charge(order: dict[str, Any], key: str) -> str:
     return f"ch_{uuid4().hex[:12]}"
 
 
-def charge_once(order: dict[str, Any], message_id: str) -> dict[str, str]:
+def charge_once(order: dict[str, Any], message_id: str, customer: str) -> dict[str, str]:
     """Claim the order, charge it, store the receipt; a claimed order's receipt answers."""
     key = {"id": {"S": f"orders.charge#{order['order_id']}"}}
     expires = str(int(time.time()) + EXPIRES_AFTER_S)
@@ -86,6 +88,7 @@ def charge_once(order: dict[str, Any], message_id: str) -> dict[str, str]:
         return json.loads(stored["receipt"]["S"])  # type: ignore[no-any-return]
     receipt = {
         "order_id": order["order_id"],
+        "customer_id": customer,
         "amount": str(order["amount"]),
         "charge_id": charge(order, api_key()),
         "message_id": message_id,
@@ -111,14 +114,19 @@ def publish(receipt: dict[str, str]) -> None:
             errors.append(err)
 
     value = json.dumps(receipt, sort_keys=True, separators=(",", ":"))
-    producer.produce(ORDERS_TOPIC, value, key=receipt["order_id"], on_delivery=delivered)
+    producer.produce(ORDERS_TOPIC, value, key=receipt["customer_id"], on_delivery=delivered)
     if producer.flush(FLUSH_TIMEOUT_S) or errors:
         raise KafkaException(errors[0] if errors else "message not delivered before the timeout")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
+    failed_groups: set[str] = set()  # customers with a failed order: their later ones wait
     for record in event["Records"]:
+        customer = record["attributes"].get("MessageGroupId", "")
+        if customer in failed_groups:
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
         try:
             try:
                 order = json.loads(record["body"])
@@ -126,9 +134,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 continue
             if not isinstance(order, dict) or "order_id" not in order:
                 continue
-            publish(charge_once(order, record["messageId"]))
+            if not customer:
+                raise ValueError(f"order {order['order_id']!r}: no MessageGroupId")
+            publish(charge_once(order, record["messageId"], customer))
         except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
+            failed_groups.add(customer)
     return {"batchItemFailures": failures}
 
 

@@ -1,19 +1,23 @@
 """examples/batch_orders/app.py written with Powertools for AWS Lambda, for the cold-start bench.
 
 The same function, written the way Powertools' documentation shows each piece: partial batch
-failures with ``BatchProcessor`` and ``process_partial_response``; the charge made idempotent
+failures of the FIFO orders queue with ``SqsFifoPartialProcessor(skip_group_on_error=True)`` and
+``process_partial_response`` (a failed order reports the later orders of its customer, its
+message group, without running them; other customers go on); the charge made idempotent
 with ``idempotent_function`` on a ``DynamoDBPersistenceLayer`` (keyed on the order id, a one-hour
 expiry, the Lambda context registered so an expired in-progress record can be taken over); the
 payments API key read with ``parameters.get_secret`` (JSON, cached for five minutes, as the
 lambdakit app's secret cache does); every charged order published to Kafka with a
-``confluent_kafka.Producer`` created at module level, with the same configuration, and flushed
-after each record (the record fails unless its message was acknowledged).
+``confluent_kafka.Producer`` created at module level, with the same configuration, keyed by the
+customer (the message group), and flushed after each record (the record fails unless its message
+was acknowledged). An order without a ``MessageGroupId`` is rejected, as the example rejects it.
 
 What the lambdakit app does that Powertools has no utility for is written by hand: the filter
 (a body that is not JSON or has no ``order_id`` is dropped, as the template's FilterCriteria
-drop it) and the per-record flush. Records run one after the other (``BatchProcessor`` is
-sequential; ``AsyncBatchProcessor`` needs async clients, and boto3 and confluent-kafka are not),
-where the lambdakit app runs up to 8 at once.
+drop it) and the per-record flush. The example's back-off and quarantine act only on failures
+and the bench sends none, so they have no counterpart here. Records run one after the other
+(``SqsFifoPartialProcessor`` is sequential, and Powertools has no concurrent FIFO processor),
+where the lambdakit app runs up to 8 at once, one customer's orders in order.
 
 ``BENCH_WARM_BY_HAND=1``: at module level, also fetch the secret and wait for the producer's
 first metadata, what a Powertools user would write by hand to move that work to INIT (Powertools
@@ -30,8 +34,7 @@ from uuid import uuid4
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
+    SqsFifoPartialProcessor,
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -47,7 +50,7 @@ ORDERS_TOPIC = os.environ.get("ORDERS_TOPIC", "orders-processed")
 SECRET_MAX_AGE_S = 300  # lambdakit's secret cache refreshes after five minutes
 FLUSH_TIMEOUT_S = 20.0  # KAFKA_MESSAGE_TIMEOUT_MS's default, as the lambdakit app uses
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 persistence = DynamoDBPersistenceLayer(
     table_name=os.environ.get("IDEMPOTENCY_TABLE", "orders-idempotency")
 )
@@ -89,11 +92,12 @@ def charge(order: dict[str, Any], api_key: str) -> str:
     config=config,
     key_prefix="orders.charge",
 )
-def charge_order(order: dict[str, Any], message_id: str) -> dict[str, str]:
+def charge_order(order: dict[str, Any], message_id: str, customer: str) -> dict[str, str]:
     secret = parameters.get_secret(PAYMENTS_SECRET, transform="json", max_age=SECRET_MAX_AGE_S)
     charge_id = charge(order, secret["api_key"])
     return {
         "order_id": order["order_id"],
+        "customer_id": customer,
         "amount": str(order["amount"]),
         "charge_id": charge_id,
         "message_id": message_id,
@@ -109,7 +113,7 @@ def publish(receipt: dict[str, str]) -> None:
             errors.append(err)
 
     value = json.dumps(receipt, sort_keys=True, separators=(",", ":"))
-    producer.produce(ORDERS_TOPIC, value, key=receipt["order_id"], on_delivery=delivered)
+    producer.produce(ORDERS_TOPIC, value, key=receipt["customer_id"], on_delivery=delivered)
     if producer.flush(FLUSH_TIMEOUT_S) or errors:
         raise KafkaException(errors[0] if errors else "message not delivered before the timeout")
 
@@ -121,7 +125,10 @@ def record_handler(record: SQSRecord) -> dict[str, str] | None:
         return None  # what the FilterCriteria drop
     if not isinstance(order, dict) or "order_id" not in order:
         return None
-    receipt = charge_order(order=order, message_id=record.message_id)
+    customer = record.attributes.message_group_id
+    if not customer:
+        raise OrderRejected(f"order {order['order_id']!r}: no MessageGroupId")
+    receipt = charge_order(order=order, message_id=record.message_id, customer=customer)
     publish(receipt)
     return receipt
 

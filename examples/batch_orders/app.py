@@ -1,14 +1,40 @@
-"""An order-processing function fed by an SQS queue: partial batch failures, idempotent
-charging, and every charged order published to Kafka.
+"""An order-processing function fed by an SQS FIFO queue: each customer's orders in the order
+they were sent, partial batch failures, poison orders quarantined, idempotent charging, and
+every charged order published to Kafka.
 
-Deployed with ``template.yaml``: the event source mapping has ``ReportBatchItemFailures``
-enabled, so only the orders that failed are retried (and, after ``maxReceiveCount`` attempts,
-moved to the dead-letter queue) while the rest of the batch is deleted.
+Deployed with ``template.yaml``. The producer sends each order with ``MessageGroupId`` = the
+customer id and ``MessageDeduplicationId`` = the order id. SQS then hands out one customer's
+orders one at a time, in order, while other customers' orders run side by side
+(``process_batch(concurrency=8)`` keeps that order inside a batch). The event source mapping has
+``ReportBatchItemFailures`` enabled: an order that fails is reported, and so is every later order
+*of its customer* in the batch, without running (charging o-2 before o-1 would break the
+customer's order). Other customers are not held up.
 
-SQS delivers at least once, and producers retry: the same order can arrive in two messages.
-``@idempotent`` records each order id in the DynamoDB table ``IDEMPOTENCY_TABLE`` when the order
-is charged; a later message for the same order gets the stored receipt instead of a second
-charge. Creating the store makes no request, so this module imports without AWS access.
+Poison orders
+-------------
+In a FIFO queue a message that always fails blocks its group: SQS delivers nothing more of that
+customer until it is gone. Two ``process_batch`` options keep that short and bounded:
+
+- ``Backoff``: a failing order comes back later each time (from ``RETRY_BASE_S``, the queue's
+  visibility timeout by default, doubling up to 15 minutes, with jitter), so an outage of the
+  payments API is not hammered, and a brief one is ridden out without losing the order.
+- ``Quarantine``: on its ``QUARANTINE_AFTER``-th receive (5 by default, about half an hour of
+  back-off) a still-failing order is sent to the FIFO queue ``QUARANTINE_QUEUE`` with its
+  ``MessageGroupId``, the error in a ``lambdakit.failure`` attribute, and deleted from the
+  orders queue: the customer's next orders run. The template's ``maxReceiveCount`` is above
+  ``QUARANTINE_AFTER``, so the dead-letter queue only gets what the quarantine itself could not
+  move (a failed send is reported and retried; nothing turns a failure into a loss).
+
+Quarantined orders were *not* charged. Replay them once fixed; a replayed order comes after the
+customer's later orders, which is the price of not blocking the customer forever.
+
+Duplicates
+----------
+SQS FIFO drops a message whose deduplication id (the order id) it has seen in the last five
+minutes. A resend after that window, or with a new deduplication id, is delivered:
+``@idempotent`` records each order id in the DynamoDB table ``IDEMPOTENCY_TABLE`` when the
+order is charged; a later message for the same order gets the stored receipt instead of a
+second charge. Creating the store makes no request, so this module imports without AWS access.
 
 The payments API key lives in Secrets Manager (``PAYMENTS_SECRET``, a JSON secret with an
 ``api_key`` field). ``@inject_secrets`` reads it from lambdakit's cache for every charge: a
@@ -18,22 +44,28 @@ function without a redeploy.
 Publishing
 ----------
 Each order that succeeds is published to the Kafka topic ``ORDERS_TOPIC`` (default
-``orders-processed``) on the cluster ``KAFKA_BOOTSTRAP``: key = the order id, value = its
-receipt as JSON with sorted keys. The :class:`~lambdakit.kafka.Producer` is created at module
-level and builds its client on the first message, so importing this module connects to nothing;
-the client then serves every invocation of the execution environment.
+``orders-processed``) on the cluster ``KAFKA_BOOTSTRAP``: key = the customer id (the message
+group), value = its receipt as JSON with sorted keys. One customer's orders therefore land in one
+partition, in the order they were charged: each record is flushed before the next record of its
+group runs. The :class:`~lambdakit.kafka.Producer` is created at module level and builds its
+client on the first message, so importing this module connects to nothing; the client then
+serves every invocation of the execution environment.
 
 How the decorators stack, outermost first, and why::
 
     filter_records          the template's FilterCriteria: what Lambda drops never runs here
-      process_batch         an exception from a record reports that record in batchItemFailures
+      process_batch         an exception from a record reports it (and the rest of its group);
+                            then back-off, and quarantine of orders that failed too often
         flush_kafka         after each record: flush, and raise unless its message was acknowledged
-          handler           charge_order(record), then produce its receipt
+          handle_order      charge_order(record), then produce its receipt
             idempotent      charge_order: the charge, once per order id; duplicates get the receipt
               inject_secrets
 
 Stacked otherwise (``@idempotent`` or ``@flush_kafka`` over ``@process_batch``, ``@filter_records``
-under it) the module would refuse to load with ``DecoratorOrderError``.
+under it) the module would refuse to load with ``DecoratorOrderError``. The stack is built by
+:func:`build_handler`, so that a test can hand ``process_batch`` the SQS client it quarantines
+with (``lambdakit.testing.esm.SQSClient``); the deployed ``handler`` gets boto3's, created on
+the first batch that needs it.
 
 The idempotent unit is the charge alone; publishing happens after it, outside it:
 
@@ -49,13 +81,14 @@ The idempotent unit is the charge alone; publishing happens after it, outside it
 
 The honest guarantee is therefore *charged at most once, published at least once*. A receipt can
 be published more than once: the retry after a flush that failed although the broker had
-stored the message, every duplicate SQS message of an order (it replays the receipt and
-publishes it again; the demo shows one), a redrive from the dead-letter queue. Every copy has
-the same key and the same bytes (the stored receipt), so consumers deduplicate on the order id
-or ``charge_id``. Nothing cheaper removes those duplicates: a second idempotency record
-"published" would cost two more DynamoDB writes per order and still leave the window between
-the broker's acknowledgement and that write. Within one delivery, the producer runs with
-``enable.idempotence``, so its own retries create no duplicates and keep each partition's order.
+stored the message, a duplicate delivered after the deduplication window (it replays the
+receipt and publishes it again; the demo shows some), a redrive from the dead-letter queue.
+Every copy has the same key and the same bytes (the stored receipt), so consumers deduplicate
+on ``order_id`` or ``charge_id``. Nothing cheaper removes those duplicates: a second idempotency
+record "published" would cost two more DynamoDB writes per order and still leave the window
+between the broker's acknowledgement and that write. Within one delivery, the producer runs
+with ``enable.idempotence``, so its own retries create no duplicates and keep each partition's
+order.
 
 ``KAFKA_MESSAGE_TIMEOUT_MS`` (default 20 s, below the 30 s function timeout) bounds how long
 librdkafka tries a message. A message it gives up on is reported failed inside the invocation
@@ -63,18 +96,18 @@ that produced it and is never sent later; one still queued when ``flush_kafka``'
 (near the end of the invocation) fails its record too, but could still reach the broker after
 the next thaw: one more duplicate.
 
-A record that fails keeps failing until ``maxReceiveCount`` and then sits in the dead-letter
-queue, charged but unpublished if Kafka was what failed. Redriving it replays the receipt and
-publishes it while its idempotency record lives (``expires_after``, one hour by default). After
-that, only an idempotency key given to the payments API itself (the order id) would prevent a
-second charge; keep ``expires_after`` longer than redrives can come, or pass such a key.
+An order that fails because Kafka is down was charged: its retries replay the receipt and
+publish it while its idempotency record lives (``expires_after``, one hour by default). Quarantine
+stops retrying it; replayed from the quarantine queue within that hour it is published without
+a second charge. After that, only an idempotency key given to the payments API itself (the order
+id) would prevent a second charge; keep ``expires_after`` longer than replays can come.
 
-Without ``KAFKA_BOOTSTRAP`` the module refuses to load (``KafkaConfigurationError``, naming the
-variable) rather than skip publishing. Downstream systems learn about orders only from the
-topic; a function that charged without publishing would lose those orders silently, and
-the only trace would be a charge nobody fulfils. An init error fails every invocation instead,
-loudly: nothing is charged, the messages stay in the queue and end in the dead-letter queue,
-from where they can be redriven once the configuration is fixed.
+Without ``KAFKA_BOOTSTRAP`` or ``QUARANTINE_QUEUE`` the module refuses to load (naming the
+variable) rather than skip publishing or block customers forever. Downstream systems learn about
+orders only from the topic; a function that charged without publishing would lose those orders
+silently. An init error fails every invocation instead, loudly: nothing is charged, the messages
+stay in the queue and end in the dead-letter queue, from where they can be redriven once the
+configuration is fixed.
 """
 
 from __future__ import annotations
@@ -82,12 +115,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import uuid4
 
-from lambdakit.batch import SQSRecord, process_batch
+from lambdakit.batch import Backoff, Quarantine, SQSRecord, process_batch
+from lambdakit.errors import BatchConfigurationError, WarmUpConfigurationError
 from lambdakit.filtering import FilterCriteria, filter_records
 from lambdakit.idempotency import DynamoDBStore, idempotent
 from lambdakit.kafka import KafkaConfigurationError, Producer, flush_kafka
@@ -100,6 +134,39 @@ PAYMENTS_SECRET = os.environ.get("PAYMENTS_SECRET", "orders/payments")
 ORDERS_TOPIC = os.environ.get("ORDERS_TOPIC", "orders-processed")
 
 SECURITY_PROTOCOLS = ("plaintext", "ssl")  # MSK: TLS on port 9094, plaintext on 9092
+
+# The template's queue visibility timeout (6x the 30 s function timeout): a first retry sooner
+# than that is not possible anyway, so the back-off starts there.
+DEFAULT_RETRY_BASE_S = 180.0
+MAX_RETRY_DELAY_S = 900.0
+DEFAULT_QUARANTINE_AFTER = 5
+
+Handler = Callable[..., Any]
+
+
+def number(
+    environ: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    low: float,
+    high: float,
+    error: type[Exception],
+    unit: str,
+) -> float:
+    """The setting ``name`` from the environment as a number from ``low`` to ``high`` (``default``
+    when unset); anything else refuses the load with ``error`` naming the variable, so a typo
+    in the template fails the deployment's first invocation instead of changing behaviour."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        parsed = float(value)
+    except ValueError:
+        parsed = float("nan")
+    if not low <= parsed <= high:  # NaN fails this too
+        raise error(f"{name}={value!r}: expected {unit} from {low:g} to {high:g}")
+    return parsed
 
 
 def kafka_config(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -116,11 +183,15 @@ def kafka_config(environ: Mapping[str, str]) -> dict[str, Any]:
         raise KafkaConfigurationError(
             f"KAFKA_SECURITY_PROTOCOL={protocol!r}: expected one of {SECURITY_PROTOCOLS}"
         )
-    timeout = environ.get("KAFKA_MESSAGE_TIMEOUT_MS", "20000")
-    if not timeout.isdigit() or int(timeout) < 1:
-        raise KafkaConfigurationError(
-            f"KAFKA_MESSAGE_TIMEOUT_MS={timeout!r}: expected a positive number of milliseconds"
-        )
+    timeout = number(
+        environ,
+        "KAFKA_MESSAGE_TIMEOUT_MS",
+        20_000,
+        low=1,
+        high=900_000,
+        error=KafkaConfigurationError,
+        unit="milliseconds",
+    )
     return {
         "bootstrap.servers": bootstrap,
         "security.protocol": protocol,
@@ -130,16 +201,56 @@ def kafka_config(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def retry_options(environ: Mapping[str, str]) -> tuple[Backoff, Quarantine]:
+    """How failing orders come back, and when one leaves its customer's group for the
+    quarantine queue, from the function's environment."""
+    queue = environ.get("QUARANTINE_QUEUE", "").strip()
+    if not queue:
+        raise BatchConfigurationError(
+            "QUARANTINE_QUEUE is not set: without it an order that always fails blocks its "
+            "customer's message group until the dead-letter queue takes it. Set it to the URL "
+            "or ARN of a FIFO queue."
+        )
+    base = number(
+        environ,
+        "RETRY_BASE_S",
+        DEFAULT_RETRY_BASE_S,
+        low=1,
+        high=MAX_RETRY_DELAY_S,
+        error=BatchConfigurationError,
+        unit="seconds",
+    )
+    after = number(
+        environ,
+        "QUARANTINE_AFTER",
+        DEFAULT_QUARANTINE_AFTER,
+        low=1,
+        high=999,  # below SQS's highest maxReceiveCount (1000)
+        error=BatchConfigurationError,
+        unit="receives",
+    )
+    if after != int(after):
+        raise BatchConfigurationError(
+            f"QUARANTINE_AFTER={environ['QUARANTINE_AFTER']!r}: expected a whole number of receives"
+        )
+    try:
+        quarantine = Quarantine(after=int(after), to=queue)
+    except BatchConfigurationError as exc:
+        raise BatchConfigurationError(f"QUARANTINE_QUEUE={queue!r}: {exc}") from None
+    return Backoff(base=base, factor=2, max_delay=MAX_RETRY_DELAY_S, jitter=True), quarantine
+
+
 producer = Producer(kafka_config(os.environ))  # no connection until the first order
+RETRY, QUARANTINE = retry_options(os.environ)
 
 
 class OrderRejected(Exception):
-    """An order this function cannot accept (it will be retried, then dead-lettered)."""
+    """An order this function cannot accept (it will be retried, then quarantined)."""
 
 
 # Stands in for a payments API or a database write: every call to charge() is one charge.
 PROCESSED: dict[str, Decimal] = {}
-CHARGES: list[str] = []  # the order id of each charge made
+CHARGES: list[str] = []  # the order id of each charge made, in order
 
 
 def charge(order: dict[str, Any], api_key: str) -> str:
@@ -163,18 +274,25 @@ def charge(order: dict[str, Any], api_key: str) -> str:
     key_prefix="orders.charge",  # keys survive renaming this function or its stack
     # A missing key raises IdempotencyKeyError (the default): an order without an id is never
     # charged unguarded.
-)  # a duplicate in the same batch waits for its original's receipt; it is never reported
+)
 @inject_secrets(payments_key=SecretRef(PAYMENTS_SECRET, field="api_key"))
 def charge_order(record: SQSRecord, *, payments_key: str = INJECTED) -> dict[str, str]:
     # A body that is not JSON, or has no order_id, is dropped by the filter criteria (Lambda's,
     # and @filter_records in tests): deleted as processed, never run. Called without them,
     # @idempotent finds no key and raises IdempotencyKeyError: the record is reported.
     order = record.json()
+    customer = record.message_group_id
+    if not customer:  # checked before charging: the receipt's key must exist
+        raise OrderRejected(
+            f"order {order['order_id']!r}: no MessageGroupId; this function reads a FIFO queue "
+            "whose message groups are customers"
+        )
     charge_id = charge(order, payments_key)
     logger.info("charged %s for order %s", order["amount"], order["order_id"])
     # The receipt is stored with the order's idempotency record and returned to duplicates.
     return {
         "order_id": order["order_id"],
+        "customer_id": customer,
         "amount": str(order["amount"]),
         "charge_id": charge_id,
         "message_id": record.message_id,
@@ -183,16 +301,24 @@ def charge_order(record: SQSRecord, *, payments_key: str = INJECTED) -> dict[str
 
 # The criteria the template deploys on the queue, read from the template packaged beside this file
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.yaml")
+CRITERIA = FilterCriteria.from_template(TEMPLATE, "OrdersFunction")
 
 
-@filter_records(FilterCriteria.from_template(TEMPLATE, "OrdersFunction"))  # drops what Lambda drops
-@process_batch(concurrency=8)
-@flush_kafka(producer)  # one ledger per record: only records whose message failed are reported
-def handler(record: SQSRecord) -> dict[str, str]:
-    receipt = charge_order(record)  # charged now, or the stored receipt of an earlier charge
-    # Outside the idempotent call, so a retry after a failed delivery publishes again.
-    producer.produce(ORDERS_TOPIC, published_value(receipt), key=receipt["order_id"])
-    return receipt
+def build_handler(*, sqs_client: Any = None) -> Handler:
+    """The Lambda handler: the decorator stack above around :func:`handle_order`.
+    ``sqs_client`` is what quarantine and back-off call (``None``: boto3's, created on the first
+    batch with a failure); tests pass ``lambdakit.testing.esm.SQSClient``."""
+
+    @filter_records(CRITERIA)  # drops what Lambda drops
+    @process_batch(concurrency=8, retry=RETRY, quarantine=QUARANTINE, sqs_client=sqs_client)
+    @flush_kafka(producer)  # one ledger per record: only records whose message failed are reported
+    def handle_order(record: SQSRecord) -> dict[str, str]:
+        receipt = charge_order(record)  # charged now, or the stored receipt of an earlier charge
+        # Outside the idempotent call, so a retry after a failed delivery publishes again.
+        producer.produce(ORDERS_TOPIC, published_value(receipt), key=receipt["customer_id"])
+        return receipt
+
+    return handle_order
 
 
 def published_value(receipt: Mapping[str, Any]) -> str:
@@ -201,17 +327,21 @@ def published_value(receipt: Mapping[str, Any]) -> str:
     return json.dumps(receipt, sort_keys=True, separators=(",", ":"))
 
 
+handler = build_handler()
+
+
 def warm_up_budget(environ: Mapping[str, str]) -> float:
     """Seconds of INIT to spend warming up (``WARM_UP_BUDGET_S``; 0, the default, warms
-    nothing: every dependency connects on the first invocation instead)."""
-    value = environ.get("WARM_UP_BUDGET_S", "0")
-    try:
-        budget = float(value)
-    except ValueError:
-        raise ValueError(f"WARM_UP_BUDGET_S={value!r}: expected a number of seconds") from None
-    if not 0 <= budget <= 9:  # INIT stops at 10 s
-        raise ValueError(f"WARM_UP_BUDGET_S={value!r}: expected 0 to 9 seconds")
-    return budget
+    nothing: every dependency connects on the first invocation instead). INIT stops at 10 s."""
+    return number(
+        environ,
+        "WARM_UP_BUDGET_S",
+        0,
+        low=0,
+        high=9,
+        error=WarmUpConfigurationError,
+        unit="seconds",
+    )
 
 
 # Opt-in: at init, import boto3, open the table's connection, fetch the payments secret and

@@ -1,23 +1,26 @@
-"""One SQS batch through the order function, message by message, and what Lambda would do with
-the answer (``make demo`` runs the 1,000-message showcase, demo.py; this is its close-up).
+"""One SQS FIFO batch through the order function, message by message, and what Lambda would do
+with the answer (``make demo`` runs the 1,000-message showcase, demo.py; this is its close-up).
 
 Starts three local servers and stops them on exit: AWS's DynamoDB Local
 (lambdakit.testing.dynamodb_local) for the idempotency table, reached through the standard
-``AWS_ENDPOINT_URL_DYNAMODB`` variable; moto in server mode for Secrets Manager; and librdkafka's
-Kafka mock cluster (lambdakit.testing.kafka_cluster), a real Kafka protocol peer, with the topic
-the app publishes to. ``KAFKA_BOOTSTRAP`` is set before the app is imported, since the app reads
-it at import (and refuses to load without it).
+``AWS_ENDPOINT_URL_DYNAMODB`` variable; moto in server mode for Secrets Manager and SQS (the
+orders and quarantine queues, which the handler's back-off looks up); and librdkafka's Kafka
+mock cluster (lambdakit.testing.kafka_cluster), a real Kafka protocol peer, with the topic the
+app publishes to. ``KAFKA_BOOTSTRAP`` and ``QUARANTINE_QUEUE`` are set before the app is
+imported, since the app reads them at import (and refuses to load without them).
 
-Builds a real-shaped SQS event with lambdakit.testing in which one order arrives twice (two
-messages, one order id) and one message is no order at all, invokes the handler the way the
-Lambda runtime does, and prints which orders succeeded (deleted from the queue), which message
-was a duplicate (answered with the stored receipt, not charged again), which message the
-template's filter criteria dropped (``@filter_records``: deleted without running, as Lambda
-deletes it) and which are reported in ``batchItemFailures`` (made visible again and retried).
-Then it reads the topic back from the start with a consumer group of its own and checks it
-against the batch: every order that succeeded was published once per message that succeeded
-(so the order sent twice is published twice, with the same key and bytes), with its stored
-receipt as the value, and no failed order or filtered message was published. It exits 1 if not.
+Builds a real-shaped FIFO event with lambdakit.testing (three customers, each a message group)
+in which one order arrives twice (two messages, one order id, two deduplication ids) and one
+message is no order at all, invokes the handler the way the Lambda runtime does, and prints
+which orders succeeded (deleted from the queue), which message was a duplicate (answered with
+the stored receipt, not charged again), which message the template's filter criteria dropped
+(``@filter_records``: deleted without running, as Lambda deletes it), which failed and which
+were reported without running because an earlier order of their customer failed (all in
+``batchItemFailures``: made visible again and retried, in order). Then it reads the topic back
+and checks it against the batch: every order that succeeded was published once per message that
+succeeded (so the order sent twice is published twice, with the same key and bytes), keyed by
+its customer, with its stored receipt as the value, and no failed order or filtered message was
+published. It exits 1 if not.
 """
 
 from __future__ import annotations
@@ -46,15 +49,17 @@ from demo import moto_server
 
 READ_BACK_SECONDS = 20.0  # upper bound for reading the topic back; it takes well under 1 s
 
-ORDERS = [
-    {"order_id": "o-1001", "amount": "19.99"},
-    {"order_id": "o-1002", "amount": "5.00"},
-    {"order_id": "o-1003", "amount": "-3"},  # rejected: negative amount
-    {"order_id": "o-1004", "amount": "120.50"},
-    "this body is not JSON",  # no order: the template's filter criteria drop it
-    {"order_id": "o-1006"},  # rejected: no amount
-    {"order_id": "o-1007", "amount": "42"},
-    {"order_id": "o-1002", "amount": "5.00"},  # o-1002 again: resent by the producer
+QUEUE = "orders.fifo"
+ORDERS: list[tuple[str, Any]] = [  # (customer, body), in the order they were sent
+    ("c-1", {"order_id": "o-1001", "amount": "19.99"}),
+    ("c-2", {"order_id": "o-1002", "amount": "5.00"}),
+    ("c-1", {"order_id": "o-1003", "amount": "-3"}),  # rejected: negative amount
+    ("c-3", {"order_id": "o-1004", "amount": "120.50"}),
+    ("c-2", "this body is not JSON"),  # no order: the template's filter criteria drop it
+    ("c-3", {"order_id": "o-1006"}),  # rejected: no amount
+    ("c-2", {"order_id": "o-1007", "amount": "42"}),
+    ("c-2", {"order_id": "o-1002", "amount": "5.00"}),  # o-1002 again, with a new dedup id
+    ("c-1", {"order_id": "o-1008", "amount": "8.00"}),  # behind o-1003: does not run
 ]
 
 
@@ -80,8 +85,10 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         AWS_ACCESS_KEY_ID="demo",
         AWS_SECRET_ACCESS_KEY="demo",
         AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL_SQS=secrets_endpoint,
         KAFKA_BOOTSTRAP=kafka.bootstrap,
     )
+    os.environ["QUARANTINE_QUEUE"] = _create_queues(secrets_endpoint)
     app = importlib.import_module("app")  # its producer connects on the first message only
     table = app.store.table_name
     ddb.create_idempotency_table(table)
@@ -114,7 +121,12 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         + "\n"
     )
 
-    event = sqs_event(ORDERS, queue_name="orders")
+    event = sqs_event(
+        [body for _, body in ORDERS],
+        group_ids=[customer for customer, _ in ORDERS],
+        deduplication_ids=[f"d-{number}" for number in range(len(ORDERS))],
+        queue_name=QUEUE,
+    )
     context = LambdaContext(function_name="orders", timeout=30)
     response = app.handler(event, context)
 
@@ -127,12 +139,21 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
 
     records = event["Records"]
     width = max(len(record["body"]) for record in records)
-    print(f"Processed a batch of {len(records)} SQS messages from queue 'orders'\n")
+    print(
+        f"Processed a batch of {len(records)} SQS messages from the FIFO queue {QUEUE!r} "
+        "(message group = customer)\n"
+    )
     duplicates = []
+    failed_in_group: dict[str, str] = {}  # customer -> the first of its orders that failed
     for record in records:
         message_id, note = record["messageId"], ""
-        if message_id in failed:
+        customer = record["attributes"]["MessageGroupId"]
+        if message_id in failed and customer in failed_in_group:
+            verdict = "not-run  "
+            note = f"behind {failed_in_group[customer][:8]} in {customer}'s order: reported"
+        elif message_id in failed:
             verdict = "RETRY    "
+            failed_in_group[customer] = message_id
         elif message_id in filtered:
             verdict, note = "filtered ", "matches no filter: deleted without running"
         else:
@@ -143,7 +164,8 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
                 verdict = "duplicate"
                 note = f"same order as {receipt['message_id'][:8]}: not charged again"
                 duplicates.append((record, receipt))
-        print(f"  {verdict}  {message_id[:8]}  {record['body']:<{width}}  {note}".rstrip())
+        line = f"  {verdict}  {message_id[:8]}  {customer}  {record['body']:<{width}}  {note}"
+        print(line.rstrip())
 
     print("\nHandler response (what Lambda receives):")
     print(json.dumps(response, indent=2))
@@ -151,8 +173,10 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
     print(
         "\n"
         + textwrap.fill(
-            f"{succeeded} succeeded and will be deleted; {len(failed)} will be retried by SQS "
-            f"(then dead-lettered after maxReceiveCount); {len(filtered)} matched no filter of "
+            f"{succeeded} succeeded and will be deleted; {len(failed)} will be retried by SQS, "
+            "each customer's in the order sent (one that keeps failing is quarantined on its "
+            f"{app.QUARANTINE.after}th receive, so its customer's later orders run); "
+            f"{len(filtered)} matched no filter of "
             "the template: not run, not reported, so it is deleted as processed, as Lambda "
             "deletes the messages its filter criteria drop (never dead-lettered).",
             width=100,
@@ -161,10 +185,12 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
     for record, receipt in duplicates:
         print(
             textwrap.fill(
-                f"Order {receipt['order_id']} came in two messages, run side by side "
-                f"(concurrency=8): {receipt['message_id'][:8]} took the idempotency lock and "
-                f"charged it; {record['messageId'][:8]} returned the stored receipt without "
-                "running, so it is deleted too; the receipt is published again (below).",
+                f"Order {receipt['order_id']} came in two messages with different deduplication "
+                "ids, so SQS delivered both (one id would have made SQS drop the second within "
+                f"five minutes): {receipt['message_id'][:8]} charged it; "
+                f"{record['messageId'][:8]}, later in the same customer's group, returned the "
+                "stored receipt without running, so it is deleted too; the receipt is published "
+                "again (below).",
                 width=100,
             )
         )
@@ -222,10 +248,10 @@ def check_topic(
         receipt = json.loads(message["value"])
         print(
             f"  partition {message['partition']}  offset {message['offset']}  "
-            f"key {message['key']}  {receipt['amount']:>6}  {receipt['charge_id']} "
-            f"by {receipt['message_id'][:8]}"
+            f"key {message['key']}  {receipt['order_id']}  {receipt['amount']:>6}  "
+            f"{receipt['charge_id']} by {receipt['message_id'][:8]}"
         )
-    published = collections.Counter(message["key"] for message in messages)
+    published = collections.Counter(json.loads(m["value"])["order_id"] for m in messages)
     problems = [
         f"order {order_id}: published {published[order_id]} time(s), expected {expected[order_id]}"
         for order_id in sorted(set(expected) | set(published) - rejected)
@@ -234,11 +260,17 @@ def check_topic(
     problems += [f"failed order {order!r} was published" for order in rejected if published[order]]
     problems += [f"filtered message {m[:8]} was reported for retry" for m in filtered & failed]
     for message in messages:
-        stored = receipts.get(message["key"])
+        order_id = json.loads(message["value"])["order_id"]
+        stored = receipts.get(order_id)
         if stored is None or message["value"] != app.published_value(stored):
             problems.append(
                 f"partition {message['partition']} offset {message['offset']}: the value is not "
-                f"the stored receipt of order {message['key']}"
+                f"the stored receipt of order {order_id}"
+            )
+        elif message["key"] != stored["customer_id"]:
+            problems.append(
+                f"partition {message['partition']} offset {message['offset']}: order {order_id} "
+                f"is keyed {message['key']!r}, not by its customer {stored['customer_id']!r}"
             )
     if problems:
         print("\nThe topic does not hold what the batch published:", file=sys.stderr)
@@ -248,15 +280,16 @@ def check_topic(
 
     twice = sorted(order for order, count in expected.items() if count > 1)
     print(
-        f"\n{len(messages)} messages for {len(expected)} charged orders, as expected: key = order "
-        "id, value = the order's stored receipt."
+        f"\n{len(messages)} messages for {len(expected)} charged orders, as expected: key = the "
+        "customer (one customer's orders share a partition, in order), value = the order's "
+        "stored receipt."
     )
     for order in twice:
         print(
             textwrap.fill(
                 f"Order {order} is there {expected[order]} times, byte for byte the same: each of "
                 "its messages published the receipt. Publishing is at least once (a retry after a "
-                "failed delivery publishes again too); consumers deduplicate on the key.",
+                "failed delivery publishes again too); consumers deduplicate on its order_id.",
                 width=100,
             )
         )
@@ -312,6 +345,21 @@ def read_topic(kafka: MockKafkaCluster, topic: str, group: str) -> list[dict[str
     if len(messages) < total:
         raise KafkaClusterError(f"read {len(messages)} of the {total} messages of {topic!r}")
     return sorted(messages, key=lambda message: (message["partition"], message["offset"]))
+
+
+def _create_queues(endpoint: str) -> str:
+    """The FIFO orders queue the event comes from (the handler's back-off reads its visibility
+    timeout, 180 s as the template's) and the quarantine queue, on moto; the latter's ARN."""
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint)
+    fifo = {"FifoQueue": "true"}
+    sqs.create_queue(QueueName=QUEUE, Attributes={**fifo, "VisibilityTimeout": "180"})
+    url = sqs.create_queue(QueueName="orders-quarantine.fifo", Attributes=fifo)["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return arn
 
 
 def _order_id(body: str) -> str | None:

@@ -122,8 +122,10 @@ def test_the_example_templates_queue_and_function_are_what_the_model_runs(tmp_pa
     assert (mapping.batch_size, mapping.report_batch_item_failures) == (10, True)
     assert mapping.function_timeout == 30
     queue = mapping.source
-    assert (queue.visibility_timeout, queue.max_receive_count) == (180, 3)
-    assert queue.dlq.name == "OrdersDeadLetterQueue"  # the logical id: no QueueName
+    assert queue.fifo is True  # each customer is a message group
+    assert (queue.visibility_timeout, queue.max_receive_count) == (180, 10)
+    # the logical id with the suffix CloudFormation gives a FIFO queue: no QueueName
+    assert queue.dlq.name == "OrdersDeadLetterQueue.fifo"
     # its FilterCriteria: only JSON objects with an order_id reach the function
     assert mapping.admits({"eventSource": "aws:sqs", "body": '{"order_id": "o-1"}'}, "sqs")
     assert not mapping.admits({"eventSource": "aws:sqs", "body": "not json"}, "sqs")
@@ -137,8 +139,9 @@ def test_the_example_template_drives_a_run(tmp_path: Path) -> None:
         return {"batchItemFailures": []}
 
     mapping = mapping_from_template(EventSourceMapping, EXAMPLE, "OrdersFunction", count)
-    mapping.source.send(json.dumps({"order_id": "o-1"}))
-    mapping.source.send("ping")
+    # A FIFO queue without content-based deduplication: each message names its group and id.
+    mapping.source.send(json.dumps({"order_id": "o-1"}), group_id="c-1", deduplication_id="o-1")
+    mapping.source.send("ping", group_id="c-1", deduplication_id="ping-1")
     summary = mapping.run()
     assert received == ['{"order_id": "o-1"}']
     assert summary.filtered == 1
