@@ -46,12 +46,10 @@ class Deadline:
         return self.clock, self.cutoff
 
 
-def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
-    """A :class:`Deadline` for ``context``, or ``None`` when it reports no usable time.
-
-    A context that reports no time at all (0, negative, not a number, or raising) is treated as
-    having no deadline: a bare mock must not make every record look out of time.
-    """
+def remaining_ms(context: Any) -> float | None:
+    """What ``context.get_remaining_time_in_millis()`` answers, or ``None`` when it reports no
+    usable time (no such method, 0, negative, not a number, or raising): a bare mock must not
+    make every record look out of time."""
     probe = getattr(context, "get_remaining_time_in_millis", None)
     if probe is None or not callable(probe):
         return None
@@ -61,6 +59,16 @@ def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
         return None
     if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining <= 0:
         return None
+    return float(remaining)
+
+
+def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
+    """A :class:`Deadline` for ``context``, or ``None`` when it reports no usable time (see
+    :func:`remaining_ms`)."""
+    remaining = remaining_ms(context)
+    if remaining is None:
+        return None
+    probe = context.get_remaining_time_in_millis
     margin_s = margin_ms / 1000.0
 
     own = getattr(context, "_lambdakit_deadline", None)

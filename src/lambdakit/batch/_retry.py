@@ -453,14 +453,10 @@ def _seconds_left(context: Any) -> float | None:
     """Real seconds the SQS requests may take: the invocation's remaining time less the
     reserve, or ``None`` when the context does not say (then nothing bounds them but
     botocore's own timeouts)."""
-    probe = getattr(context, "get_remaining_time_in_millis", None)
-    if probe is None or not callable(probe):
-        return None
-    try:
-        remaining = probe()
-    except Exception:
-        return None
-    if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining <= 0:
+    from lambdakit._internal.deadline import remaining_ms
+
+    remaining = remaining_ms(context)
+    if remaining is None:
         return None
     return max(0.0, (remaining - _CALL_RESERVE_MS) / 1000.0)
 
