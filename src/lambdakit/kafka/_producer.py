@@ -47,20 +47,11 @@ from lambdakit.kafka._msk import credentials_in, prepare_kafka_python
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from typing import Any, Protocol
+    from typing import Any
     from uuid import UUID
 
-    class Serializer(Protocol):
-        """What ``schema=`` takes: ``AvroSchema``, ``ProtobufSchema``, ``JsonSchema``."""
-
-        def serialize(
-            self,
-            value: Any,
-            *,
-            schema_id: Any = None,
-            framing: str = "confluent",
-            compress: bool = False,
-        ) -> bytes: ...
+    # What schema= takes: AvroSchema, ProtobufSchema, JsonSchema (their common base).
+    from lambdakit.kafka._schemas import Schema as Serializer
 
     Headers = list[tuple[str, bytes | None]]
 

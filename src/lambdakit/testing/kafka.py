@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from lambdakit.kafka._producer import Serializer
+    from lambdakit.kafka._schemas import Schema as Serializer
 
 
 class Message(NamedTuple):
