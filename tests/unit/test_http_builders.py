@@ -43,6 +43,18 @@ AWS_HTTP_API_SAMPLE: dict[str, Any] = json.loads(
   "requestContext": {
     "accountId": "123456789012",
     "apiId": "api-id",
+    "authentication": {
+      "clientCert": {
+        "clientCertPem": "CERT_CONTENT",
+        "subjectDN": "www.example.com",
+        "issuerDN": "Example issuer",
+        "serialNumber": "a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1",
+        "validity": {
+          "notBefore": "May 28 12:30:02 2019 GMT",
+          "notAfter": "Aug  5 09:36:04 2021 GMT"
+        }
+      }
+    },
     "authorizer": {
       "jwt": {
         "claims": {
@@ -82,9 +94,9 @@ AWS_HTTP_API_SAMPLE: dict[str, Any] = json.loads(
 }
 """
 )
-# The sample shows the mutual-TLS `authentication` block (present only when the API requires
-# client certificates, which the builder does not model) and the jwt and lambda authorizers side
-# by side for illustration; a real request has one authorizer. Only the jwt one is kept above.
+# The sample shows the jwt and lambda authorizers side by side for illustration; a real request
+# has one authorizer. Only the jwt one is kept above. Its mutual-TLS `authentication` block is
+# present only when the API requires client certificates (the builder's client_cert=).
 
 AWS_FUNCTION_URL_SAMPLE: dict[str, Any] = json.loads(
     r"""
@@ -175,6 +187,7 @@ def sample_like_http_api_event() -> dict[str, Any]:
         path_parameters={"parameter1": "value1"},
         stage_variables={"stageVariable1": "value1", "stageVariable2": "value2"},
         authorizer={"jwt": {"claims": {"claim1": "value1"}, "scopes": ["scope1", "scope2"]}},
+        client_cert=AWS_HTTP_API_SAMPLE["requestContext"]["authentication"]["clientCert"],
     )
 
 
@@ -436,3 +449,20 @@ def test_powertools_parser_models_accept_the_built_events(build: Any, model_name
     parsed = getattr(models, model_name).model_validate(event)
     assert parsed.rawPath == event["rawPath"]
     assert parsed.requestContext.http.method == event["requestContext"]["http"]["method"]
+
+
+def test_a_client_certificate_is_the_request_contexts_authentication_as_in_aws_sample() -> None:
+    cert = {
+        "clientCertPem": "CERT_CONTENT",
+        "subjectDN": "www.example.com",
+        "issuerDN": "Example issuer",
+        "serialNumber": "a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1",
+        "validity": {
+            "notBefore": "May 28 12:30:02 2019 GMT",
+            "notAfter": "Aug  5 09:36:04 2021 GMT",
+        },
+    }
+    event = http_api_event(client_cert=cert)
+    assert event["requestContext"]["authentication"] == {"clientCert": cert}
+    assert event["requestContext"]["authentication"]["clientCert"] is not cert  # a copy
+    assert "authentication" not in http_api_event()["requestContext"]

@@ -198,6 +198,7 @@ def http_api_event(
     stage: str = "$default",
     is_base64_encoded: bool | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    client_cert: Mapping[str, Any] | None = None,
     source_ip: str = DEFAULT_SOURCE_IP,
     user_agent: str = DEFAULT_USER_AGENT,
     request_id: str | None = None,
@@ -213,6 +214,9 @@ def http_api_event(
     lower-cased and a list of values comma-joined; ``query`` values that are lists are repeated in
     ``rawQueryString`` and comma-joined in ``queryStringParameters``; cookies go to ``cookies``,
     never to ``headers``. Fields not given are left out, as API Gateway leaves them out.
+    ``client_cert``: the caller's certificate on a custom domain with mutual TLS, as
+    ``requestContext.authentication.clientCert`` (``clientCertPem``, ``subjectDN``,
+    ``issuerDN``, ``serialNumber``, ``validity``).
     """
     region = region_or_default(region)
     optional: dict[str, Any] = {}
@@ -220,7 +224,11 @@ def http_api_event(
         optional["pathParameters"] = dict(path_parameters)
     if stage_variables is not None:
         optional["stageVariables"] = dict(stage_variables)
-    identity = {} if authorizer is None else {"authorizer": copy.deepcopy(dict(authorizer))}
+    identity: dict[str, Any] = {}
+    if client_cert is not None:
+        identity["authentication"] = {"clientCert": copy.deepcopy(dict(client_cert))}
+    if authorizer is not None:
+        identity["authorizer"] = copy.deepcopy(dict(authorizer))
     return _http_event(
         body,
         method=method,
