@@ -314,3 +314,28 @@ def test_an_invocation_scope_flush_follows_the_batchs_own_metrics_option(
         assert [ln["KafkaDeliveryFailures"] for ln in lines if "KafkaDeliveryFailures" in ln] == (
             expected
         )
+
+
+def test_one_flush_kafka_over_two_batches_follows_each_batchs_own_metrics_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The option is decided per decorated handler: the second application of the same
+    # flush_kafka(...) object must not change what the first handler writes.
+    from lambdakit.batch import process_batch
+    from lambdakit.errors import KafkaDeliveryError
+    from lambdakit.kafka import flush_kafka
+    from lambdakit.testing import LambdaContext, RecordingProducer, sqs_event
+
+    producer = RecordingProducer()
+    producer.fail_topic("refused")
+    flush = flush_kafka(producer, scope="invocation")
+
+    def produce(record: Any) -> None:
+        producer.produce("refused", {"n": 1})
+
+    with_metrics = flush(process_batch(metrics=True)(produce))
+    flush(process_batch(metrics=False)(produce))  # applied second, to another handler
+    with pytest.raises(KafkaDeliveryError):
+        with_metrics(sqs_event(["a", "b"]), LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert [ln["KafkaDeliveryFailures"] for ln in lines if "KafkaDeliveryFailures" in ln] == [2]

@@ -481,3 +481,15 @@ class _Refusing:
 
     def flush(self, timeout: float) -> int:
         return 0
+
+
+def test_kafka_topics_given_as_a_generator_are_all_warmed() -> None:
+    class Warming(RecordingProducer):
+        topics: tuple[str, ...] = ()
+
+        def warm(self, timeout: float = 5.0, topics: Any = ()) -> None:
+            self.topics = tuple(topics)
+
+    producer = Warming()
+    lambdakit.warm_up(producer, kafka_topics=(t for t in ["orders", "refunds"]))
+    assert producer.topics == ("orders", "refunds")

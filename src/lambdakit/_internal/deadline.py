@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import time
 
+from lambdakit._internal.invocation import remaining_seconds
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -41,33 +43,21 @@ class Deadline:
     def reached(self) -> bool:
         return self.clock() > self.cutoff
 
+    __bool__ = reached  # a deadline flag the batch loop tests, read from the clock
+
     def pair(self) -> tuple[Clock, float]:
         """``(clock, cutoff)``, for loops that keep both in locals."""
         return self.clock, self.cutoff
 
 
-def remaining_ms(context: Any) -> float | None:
-    """What ``context.get_remaining_time_in_millis()`` answers, or ``None`` when it reports no
-    usable time (no such method, 0, negative, not a number, or raising): a bare mock must not
-    make every record look out of time."""
-    probe = getattr(context, "get_remaining_time_in_millis", None)
-    if probe is None or not callable(probe):
-        return None
-    try:
-        remaining = probe()
-    except Exception:
-        return None
-    if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining <= 0:
-        return None
-    return float(remaining)
-
-
 def deadline_of(context: Any, margin_ms: float) -> Deadline | None:
     """A :class:`Deadline` for ``context``, or ``None`` when it reports no usable time (see
-    :func:`remaining_ms`)."""
-    remaining = remaining_ms(context)
-    if remaining is None:
+    :func:`~lambdakit._internal.invocation.remaining_seconds`: a bare mock must not make every
+    record look out of time)."""
+    seconds = remaining_seconds(context)
+    if seconds is None:
         return None
+    remaining = seconds * 1000.0
     probe = context.get_remaining_time_in_millis
     margin_s = margin_ms / 1000.0
 

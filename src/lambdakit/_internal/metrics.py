@@ -5,7 +5,7 @@ Utilities count events where they happen (``count("StaleSecretsServed")`` in the
 ``count("DuplicatesAnswered")`` in ``@idempotent``, ``count("KafkaDeliveryFailures")`` in the
 producer), without knowing who reads them. ``process_batch`` opens a fresh :class:`Counts` for
 its batch (:func:`counting`), so each batch's summary holds exactly its own events; outside a
-batch the counts go to the process-wide :data:`UNSCOPED` (read by whoever emits metrics).
+batch nothing is kept (a call outside a batch reports its own, as ``flush_kafka`` does).
 
 A context variable rather than a global, as in ``_internal.invocation``: threads started for a
 batch run in a copy of the caller's context (``carrying_context``), so their counts land in the
@@ -21,7 +21,6 @@ from _thread import allocate_lock
 STALE_SECRETS_SERVED = "StaleSecretsServed"
 DUPLICATES_ANSWERED = "DuplicatesAnswered"
 KAFKA_DELIVERY_FAILURES = "KafkaDeliveryFailures"
-FILTERED_OUT = "FilteredOut"
 
 
 class Counts:
@@ -51,13 +50,14 @@ class Counts:
             return dict(self._values)
 
 
-UNSCOPED = Counts()
 _current: ContextVar[Counts | None] = ContextVar("lambdakit_counts", default=None)
 
 
 def count(name: str, amount: int = 1) -> None:
-    """Count ``amount`` events called ``name`` in the batch running now (else process-wide)."""
-    (_current.get() or UNSCOPED).add(name, amount)
+    """Count ``amount`` events called ``name`` in the batch running now (none: not kept)."""
+    counts = _current.get()
+    if counts is not None:
+        counts.add(name, amount)
 
 
 def counting() -> _Scope:

@@ -15,3 +15,13 @@ def safe_repr(value: object) -> str:
     except Exception:
         kind = type(value)
         return f"<{kind.__module__}.{kind.__qualname__} object (its repr() raised)>"
+
+
+def describe_error(error: BaseException) -> str:
+    """``ErrorType: message`` as Lambda's logs name an error (``ErrorType`` alone when the message
+    is empty), even when the exception's ``__str__`` raises."""
+    try:
+        message = str(error)
+    except Exception:
+        message = safe_repr(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__

@@ -30,6 +30,7 @@ import sys
 import time
 
 from lambdakit._internal.logs import get_logger
+from lambdakit._internal.reprs import describe_error
 from lambdakit.errors import WarmUpConfigurationError
 
 TYPE_CHECKING = False
@@ -133,11 +134,13 @@ def warm_up(
     it cannot warm, a budget that is not a number of seconds >= 0).
     """
     budget = _budget(budget_s)
-    if isinstance(kafka_topics, str) or not all(isinstance(t, str) for t in kafka_topics):
+    # Read once: a generator checked and then read again would give no topics the second time.
+    topics = () if isinstance(kafka_topics, str) else tuple(kafka_topics)
+    if isinstance(kafka_topics, str) or not all(isinstance(t, str) for t in topics):
         raise WarmUpConfigurationError(
             f"kafka_topics={kafka_topics!r}: expected a list of topic names"
         )
-    plan = _Plan(tuple(kafka_topics))
+    plan = _Plan(topics)
     for target in targets:
         plan.add(target)
     report = plan.run(budget)
@@ -418,7 +421,7 @@ class _Run:
             after = self.after
             why = f"boto3 was still being imported at the deadline (budget_s={budget:g})"
             if after is not None and after.error is not None:
-                why = f"boto3 could not be imported: {_described(after.error)}"
+                why = f"boto3 could not be imported: {describe_error(after.error)}"
             return WarmUpStep(what, NOT_STARTED, 0.0, why)
         if state == _RUNNING:
             seconds = time.monotonic() - self.began
@@ -426,13 +429,8 @@ class _Run:
             return WarmUpStep(what, TIMED_OUT, seconds, why)
         seconds = self.ended - self.began
         if self.error is not None:
-            return WarmUpStep(what, FAILED, seconds, _described(self.error))
+            return WarmUpStep(what, FAILED, seconds, describe_error(self.error))
         return WarmUpStep(what, WARMED, seconds)
-
-
-def _described(error: BaseException) -> str:
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _import_boto3(left: float) -> None:

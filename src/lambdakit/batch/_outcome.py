@@ -15,7 +15,11 @@ function would pay.
 from __future__ import annotations
 
 from lambdakit._internal.logs import INFO, WARNING, get_logger, log
-from lambdakit._internal.metrics import DUPLICATES_ANSWERED, FILTERED_OUT
+from lambdakit._internal.metrics import (
+    DUPLICATES_ANSWERED,
+    KAFKA_DELIVERY_FAILURES,
+    STALE_SECRETS_SERVED,
+)
 from lambdakit._internal.reprs import safe_repr
 
 TYPE_CHECKING = False
@@ -34,7 +38,7 @@ RECORDS_FILTERED_OUT = "RecordsFilteredOut"
 
 # Counters that BatchOutcome already carries as fields (filtered, duplicates): reported once.
 QUARANTINED = "Quarantined"  # counted by batch._retry when a failed message is moved away
-_IN_FIELDS = frozenset((DUPLICATES_ANSWERED, FILTERED_OUT, QUARANTINED))
+_IN_FIELDS = frozenset((DUPLICATES_ANSWERED, QUARANTINED))
 _SOURCE_NAMES = {
     "sqs": "SQS",
     "kinesis": "Kinesis",
@@ -49,9 +53,9 @@ def _amount(count: int, singular: str, plural: str | None = None) -> str:
 
 def _counter_text(name: str, count: int) -> str:
     """How the summary line says a counter of ``_internal.metrics``."""
-    if name == "StaleSecretsServed":
+    if name == STALE_SECRETS_SERVED:
         return _amount(count, "stale secret value") + " served"
-    if name == "KafkaDeliveryFailures":
+    if name == KAFKA_DELIVERY_FAILURES:
         return _amount(count, "Kafka delivery failure")
     return f"{name}: {count}"
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from lambdakit._internal.logs import WARNING, get_logger, log
 from lambdakit._internal.metrics import count
-from lambdakit.batch._outcome import QUARANTINED
+from lambdakit.batch._outcome import LOGGER, QUARANTINED
 from lambdakit.errors import BatchConfigurationError
 
 TYPE_CHECKING = False
@@ -47,7 +47,6 @@ _REASON_CHARS = 1024  # the lambdakit.failure attribute, truncated to this
 _CALL_RESERVE_MS = 200  # no request is started with less of the invocation left than this
 FAILURE_ATTRIBUTE = "lambdakit.failure"
 BACKOFF_APPLIED = "BackoffApplied"
-LOGGER = "lambdakit.batch"
 
 
 def _number(value: object) -> bool:
@@ -200,13 +199,9 @@ def _reason(error: BaseException | None) -> str:
     if error is None:
         text = "unknown (the error was not kept)"
     else:
-        try:
-            message = str(error)
-        except Exception:  # a broken __str__ must not cost the quarantine
-            from lambdakit._internal.reprs import safe_repr
+        from lambdakit._internal.reprs import describe_error
 
-            message = safe_repr(error)
-        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+        text = describe_error(error)  # a broken __str__ must not cost the quarantine
     return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
 
 
@@ -453,12 +448,12 @@ def _seconds_left(context: Any) -> float | None:
     """Real seconds the SQS requests may take: the invocation's remaining time less the
     reserve, or ``None`` when the context does not say (then nothing bounds them but
     botocore's own timeouts)."""
-    from lambdakit._internal.deadline import remaining_ms
+    from lambdakit._internal.invocation import remaining_seconds
 
-    remaining = remaining_ms(context)
+    remaining = remaining_seconds(context)
     if remaining is None:
         return None
-    return max(0.0, (remaining - _CALL_RESERVE_MS) / 1000.0)
+    return max(0.0, remaining - _CALL_RESERVE_MS / 1000.0)
 
 
 def _bounded(work: Callable[[], None], seconds: float) -> bool:
@@ -469,10 +464,11 @@ def _bounded(work: Callable[[], None], seconds: float) -> bool:
     batch, successes included. An abandoned request finishes or fails on its own later; what
     it did is safe either way (a message is reported done only once sent *and* deleted)."""
     import threading
-    from contextvars import copy_context
+
+    from lambdakit._internal.invocation import carrying_context
 
     worker = threading.Thread(
-        target=copy_context().run, args=(work,), name="lambdakit-sqs-aftercare", daemon=True
+        target=carrying_context(work), name="lambdakit-sqs-aftercare", daemon=True
     )
     worker.start()
     worker.join(seconds)

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator
     from typing import Any
 
-    from lambdakit._internal.clock import Clock
     from lambdakit.batch._sources import Batch
 
     Steps = Generator[int, BaseException | None, None]
@@ -66,20 +65,6 @@ if TYPE_CHECKING:
 OK, NOT_RUN, FAILED, DEFERRED = 0, 1, 2, 3
 
 # --- the deadline ------------------------------------------------------------------------------
-
-
-class _Reached:
-    """A deadline flag whose truth is read from the clock (clocks the watchdog cannot wait on:
-    a fake clock in tests, a context that only reports its remaining time)."""
-
-    __slots__ = ("clock", "cutoff")
-
-    def __init__(self, clock: Clock, cutoff: float) -> None:
-        self.clock = clock
-        self.cutoff = cutoff
-
-    def __bool__(self) -> bool:
-        return self.clock() > self.cutoff
 
 
 class _Watchdog:
@@ -174,9 +159,11 @@ def lateness(context: Any, margin_ms: float) -> tuple[object, list[bool] | None]
         try:
             WATCHDOG.arm(cutoff - clock(), flag)
         except RuntimeError:  # no thread could be started: read the clock instead
-            return _Reached(clock, cutoff), None
+            return deadline, None
         return flag, flag
-    return _Reached(clock, cutoff), None
+    # Clocks the watchdog cannot wait on (a fake clock in tests, a context that only reports
+    # its remaining time): the deadline is its own flag, read from the clock.
+    return deadline, None
 
 
 # --- the sequential loops ----------------------------------------------------------------------

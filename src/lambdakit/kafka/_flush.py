@@ -21,7 +21,7 @@ from lambdakit._internal.aio import is_coroutine_function
 from lambdakit._internal.invocation import context_of, remaining_seconds
 from lambdakit._internal.lazy import wraps
 from lambdakit._internal.metrics import KAFKA_DELIVERY_FAILURES, count
-from lambdakit._internal.stacking import check_stack, mark
+from lambdakit._internal.stacking import check_stack, mark, marked
 from lambdakit.errors import KafkaConfigurationError, KafkaDeliveryError
 from lambdakit.kafka._ledger import Ledger
 from lambdakit.kafka._producer import Producer
@@ -43,13 +43,9 @@ def batch_metrics_on(function: Callable[..., Any]) -> bool:
     """Whether the batch under ``function`` writes metrics: ``process_batch(metrics=...)``
     marks its handler (``__lambdakit_metrics__``); without one, ``LAMBDAKIT_METRICS``."""
     from lambdakit._internal.emf import metrics_enabled
-    from lambdakit._internal.signature import wrapping_chain
 
-    for link in wrapping_chain(function):
-        marked = getattr(link, "__lambdakit_metrics__", None)
-        if marked is not None:
-            return bool(marked)
-    return metrics_enabled(None)
+    found = marked(function, "__lambdakit_metrics__", None)
+    return metrics_enabled(None) if found is None else bool(found)
 
 
 def report_failures(failed: int) -> None:
@@ -97,10 +93,6 @@ def flush_kafka(
 
     # kafka-python's send() can wait for metadata: bounded by the call's budget from its start.
     bounds_sends = producer.backend == "kafka-python"
-    # Over process_batch, the batch's metrics line is written before this flush: its failures
-    # get a line of their own when metrics are on for the batch (its metrics=True, or
-    # LAMBDAKIT_METRICS), decided when the decorator is applied (see decorate).
-    own_metrics = False
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Ledger, Any]:
         """A new ledger for this call, registered with the producer; the token for ``end``."""
@@ -123,7 +115,7 @@ def flush_kafka(
             if remaining == 0:
                 time.sleep(0.001)  # kafka-python: reports may still be on their way
 
-    def check(ledger: Ledger, complete: bool) -> None:
+    def check(ledger: Ledger, complete: bool, own_metrics: bool) -> None:
         if complete and not ledger.failed and ledger.lost is None:
             return
         undelivered = ledger.produced - ledger.delivered - ledger.failed
@@ -148,10 +140,11 @@ def flush_kafka(
         )
 
     def decorate(function: F) -> F:
-        nonlocal own_metrics
         check_stack(name, function, producer, "process_batch" if scope != "call" else None)
-        if scope == "invocation":
-            own_metrics = batch_metrics_on(function)
+        # Over process_batch, the batch's metrics line is written before this flush: its
+        # failures get a line of their own when metrics are on for that batch (its
+        # metrics=True, or LAMBDAKIT_METRICS), decided here, for this function.
+        own_metrics = scope == "invocation" and batch_metrics_on(function)
         if is_coroutine_function(function):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -166,7 +159,7 @@ def flush_kafka(
                         complete = await asyncio.to_thread(settle, ledger, budget(args, kwargs))
                 finally:
                     producer.end(ledger, token, complete)
-                check(ledger, complete)
+                check(ledger, complete, own_metrics)
                 return result
 
             wrapper: Callable[..., Any] = async_wrapper
@@ -182,7 +175,7 @@ def flush_kafka(
                         complete = settle(ledger, budget(args, kwargs))
                 finally:
                     producer.end(ledger, token, complete)
-                check(ledger, complete)
+                check(ledger, complete, own_metrics)
                 return result
 
             wrapper = sync_wrapper
