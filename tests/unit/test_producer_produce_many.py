@@ -472,3 +472,17 @@ def test_the_fast_path_takes_schema_arguments_too() -> None:
 
     handler({}, context())
     assert heard.delivered() == Counter(b'\x00\x00\x00\x00\x07{"n": %d}' % n for n in range(5))
+
+
+def test_a_value_lambdakits_schema_refuses_names_the_schema_once() -> None:
+    from lambdakit.kafka import JsonSchema
+
+    schema = JsonSchema({"type": "object", "required": ["id"]}, schema_id=7)
+    producer = RecordingProducer()
+    with pytest.raises(KafkaConfigurationError) as refused:
+        producer.produce("t", {"n": 1}, schema=schema)
+    assert str(refused.value).startswith("value: JsonSchema.serialize: ")
+    assert str(refused.value).count("JsonSchema.serialize") == 1
+    with pytest.raises(KafkaConfigurationError) as refused_many:
+        producer.produce_many("t", [{"id": 1}, {"n": 1}], schema=schema)
+    assert str(refused_many.value).count("JsonSchema.serialize") == 1

@@ -6,7 +6,8 @@ library itself is still imported only when first used (cold start), so the check
 the module: it asks the import system's finders (``sys.meta_path``, as ``import`` does) for a
 spec, which reads no module code. ``importlib.util.find_spec`` does the same but importing
 ``importlib.util`` costs about 3 ms in a fresh process (it loads functools, contextlib and
-collections), for names that are always top-level here.
+collections); a submodule (``google.protobuf``) is found in its parent's search locations, read
+from the parent's spec, so not even the parent is imported.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import sys
 
 from lambdakit.errors import MissingDependencyError
 
-# extra (as in pyproject.toml) -> (the top-level module it provides, its distribution name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# extra (as in pyproject.toml) -> (the module it provides, its distribution name).
 EXTRAS = {
     "yaml": ("yaml", "PyYAML"),
     "kafka": ("confluent_kafka", "confluent-kafka"),
@@ -41,21 +46,34 @@ def require(extra: str, what: str) -> None:
 
 
 def _installed(module: str) -> bool:
-    """Whether ``import module`` would find it, without importing it."""
+    """Whether ``import module`` would find it, without importing it (nor, for a submodule such
+    as ``google.protobuf``, its parent package: the parent's search locations come from its
+    spec)."""
     if module in sys.modules:
         # Already imported (or placed there); None is how an import is blocked.
         return sys.modules[module] is not None
-    if "." in module:
-        # A submodule of a namespace package (google.protobuf): finding it imports the parent,
-        # which for a namespace package reads no code.
-        from importlib.util import find_spec as find_submodule
-
-        try:
-            return find_submodule(module) is not None
-        except (ImportError, ValueError):
+    parent, _, _ = module.rpartition(".")
+    path = None
+    if parent:
+        if parent in sys.modules:
+            if sys.modules[parent] is None:
+                return False
+            path = getattr(sys.modules[parent], "__path__", None)
+        else:
+            spec = _spec(parent, None)
+            path = None if spec is None else spec.submodule_search_locations
+        if path is None:
             return False
+    return _spec(module, path) is not None
+
+
+def _spec(module: str, path: Any) -> Any:
+    """The first spec ``sys.meta_path``'s finders give for ``module`` (searched in ``path``, a
+    package's locations, for a submodule), as ``import`` would ask them."""
     for finder in sys.meta_path:
         find_spec = getattr(finder, "find_spec", None)
-        if find_spec is not None and find_spec(module, None) is not None:
-            return True
-    return False
+        if find_spec is not None:
+            found = find_spec(module, path)
+            if found is not None:
+                return found
+    return None

@@ -14,7 +14,7 @@ fastavro / protobuf) is imported on the first such call, never by ``import lambd
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from _contextvars import ContextVar  # the C module: contextvars only re-exports it
 
 from lambdakit.errors import KafkaConfigurationError, RecordDecodeError
 from lambdakit.events._base import RecordView, decode_base64, parse_json, where

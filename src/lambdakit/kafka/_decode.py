@@ -19,23 +19,16 @@ if TYPE_CHECKING:
     from lambdakit.events.kafka import KafkaRecord
 
 
-def check_schema(schema: Any, what: str) -> None:
-    """Refuse anything but a schema object (``what`` names the option or call)."""
-    if not is_schema(schema):
-        raise KafkaConfigurationError(
-            f"{what}: expected an AvroSchema, ProtobufSchema or JsonSchema from "
-            f"lambdakit.kafka, got {type(schema).__name__}"
-        )
-
-
 def decode_field(record: KafkaRecord, field: str, schema: Any) -> Any:
-    """Record ``field`` (``"value"`` or ``"key"``, present and not null) decoded with
-    ``schema``, using the ESM's ``<field>SchemaMetadata`` when the record has it."""
+    """Record ``field`` (``"value"`` or ``"key"``, present and not null: the record view
+    answers ``None`` itself otherwise) decoded with ``schema``, using the ESM's
+    ``<field>SchemaMetadata`` when the record has it."""
     if not is_schema(schema):  # the message (naming the record) is built only when needed
-        check_schema(schema, f"{where(record, field)}: {field}_as()")
+        raise KafkaConfigurationError(
+            f"{where(record, field)}: {field}_as(): expected an AvroSchema, ProtobufSchema or "
+            f"JsonSchema from lambdakit.kafka, got {type(schema).__name__}"
+        )
     data = record.value if field == "value" else record.key
-    if data is None:  # no key: the caller answers None before coming here
-        return None
     metadata = record.raw.get(f"{field}SchemaMetadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise KafkaDecodeError(

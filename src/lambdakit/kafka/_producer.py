@@ -828,7 +828,10 @@ def serialized(
 
 
 def _unserializable(what: str, schema: Any, error: Exception) -> KafkaConfigurationError:
-    """A value the schema refused: the calling code's bug, raised where it produced it."""
+    """A value the schema refused: the calling code's bug, raised where it produced it.
+    lambdakit's schemas name themselves in their errors; another object's error is named."""
+    if isinstance(error, KafkaConfigurationError):
+        return KafkaConfigurationError(f"{what}: {error}")
     return KafkaConfigurationError(f"{what}: {type(schema).__name__}.serialize: {error}")
 
 

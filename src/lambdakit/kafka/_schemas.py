@@ -24,12 +24,16 @@ validates the schema once), never when :mod:`lambdakit.kafka` or :mod:`lambdakit
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Generic, TypeVar
 from uuid import UUID
 
 from lambdakit._internal.extras import require
 from lambdakit.errors import KafkaConfigurationError
 from lambdakit.kafka._wire import (
+    FRAMINGS,
+    UINT32,
     WireFormatError,
     confluent_indexes,
     frame_confluent,
@@ -47,9 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["AvroSchema", "JsonSchema", "ProtobufSchema", "Schema", "SchemaDecodeError"]
 
 M = TypeVar("M")  # a ProtobufSchema's message class: what value_as() gives back
-_READ_FRAMINGS = ("auto", "confluent", "glue", "plain")
+_READ_FRAMINGS = FRAMINGS
 _WRITE_FRAMINGS = ("confluent", "glue", "plain")
-_UINT32 = 0xFFFFFFFF
 
 
 class SchemaDecodeError(WireFormatError):
@@ -63,7 +66,7 @@ def _schema_id(value: Any, where: str) -> int | UUID | None:
     if value is None or isinstance(value, UUID):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value <= _UINT32:
+        if 0 <= value <= UINT32:
             return value
     elif isinstance(value, str):
         try:
@@ -72,7 +75,7 @@ def _schema_id(value: Any, where: str) -> int | UUID | None:
             pass
     raise KafkaConfigurationError(
         f"{where}: schema_id={value!r}: expected a Confluent schema id (an integer "
-        f"0..{_UINT32}) or an AWS Glue schema version id (a UUID or its text)"
+        f"0..{UINT32}) or an AWS Glue schema version id (a UUID or its text)"
     )
 
 
@@ -205,34 +208,35 @@ class Schema:
         or a framing / schema id that cannot work, is a bug in the calling code."""
         if framing not in _WRITE_FRAMINGS:
             raise KafkaConfigurationError(
-                f"serialize(framing={framing!r}): expected one of "
+                f"{type(self).__name__}.serialize(framing={framing!r}): expected one of "
                 f"{', '.join(map(repr, _WRITE_FRAMINGS))}"
             )
         if compress and framing != "glue":
             raise KafkaConfigurationError(
-                f"serialize(compress=True): only AWS Glue framing compresses, not {framing!r}"
+                f"{type(self).__name__}.serialize(compress=True): only AWS Glue framing "
+                f"compresses, not {framing!r}"
             )
-        found = _schema_id(schema_id, f"{type(self).__name__}.serialize")
+        who = f"{type(self).__name__}.serialize"
+        found = _schema_id(schema_id, who)
         sid = self.schema_id if found is None else found
         body = self._write(value)
-        try:
-            if framing == "plain":
-                return body
-            if framing == "confluent":
-                if not isinstance(sid, int):
-                    raise KafkaConfigurationError(
-                        f"serialize(framing='confluent'): needs an integer schema_id (Confluent's "
-                        f"registry id), got {sid!r}; pass schema_id= or pin it on the schema"
-                    )
-                return frame_confluent(body, sid, self._confluent_path())
-            if not isinstance(sid, UUID):
+        if framing == "plain":
+            return body
+        if framing == "confluent":
+            if not isinstance(sid, int):
                 raise KafkaConfigurationError(
-                    f"serialize(framing='glue'): needs the AWS Glue schema version id (a UUID) as "
-                    f"schema_id, got {sid!r}; pass schema_id= or pin it on the schema"
+                    f"{who}(framing='confluent'): needs an integer schema_id (Confluent's "
+                    f"registry id), got {sid!r}; pass schema_id= or pin it on the schema"
                 )
-            return frame_glue(self._glue_prefix() + body, sid, compress=compress)
-        except WireFormatError as exc:
-            raise KafkaConfigurationError(f"serialize: {exc}") from None
+            # The id is in range (_schema_id) and the indexes come from a descriptor: framing
+            # cannot fail here.
+            return frame_confluent(body, sid, self._confluent_path())
+        if not isinstance(sid, UUID):
+            raise KafkaConfigurationError(
+                f"{who}(framing='glue'): needs the AWS Glue schema version id (a UUID) as "
+                f"schema_id, got {sid!r}; pass schema_id= or pin it on the schema"
+            )
+        return frame_glue(self._glue_prefix() + body, sid, compress=compress)
 
     def _write(self, value: Any) -> bytes:
         raise NotImplementedError
@@ -248,8 +252,6 @@ class Schema:
 
 def _json_object(data: bytes) -> dict[str, Any] | None:
     """``data`` parsed as a JSON object, or ``None`` if it is anything else."""
-    import json
-
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError):
@@ -283,8 +285,6 @@ class AvroSchema(Schema):
         self._fastavro: Any = fastavro
         definition: Any = schema
         if isinstance(schema, str):
-            import json
-
             try:
                 definition = json.loads(schema)
             except ValueError:
@@ -295,8 +295,6 @@ class AvroSchema(Schema):
             raise KafkaConfigurationError(f"AvroSchema: not a valid Avro schema: {exc}") from None
 
     def _read(self, payload: bytes, registry: str | None) -> Any:
-        import io
-
         stream = io.BytesIO(payload)
         try:
             value = self._fastavro.schemaless_reader(stream, self._parsed)
@@ -329,8 +327,6 @@ class AvroSchema(Schema):
                 return document
         except Exception:  # a document shaped nothing like the schema
             pass
-        import io
-
         try:
             return next(iter(self._fastavro.json_reader(io.StringIO(text.decode()), self._parsed)))
         except Exception:
@@ -340,8 +336,6 @@ class AvroSchema(Schema):
             ) from None
 
     def _write(self, value: Any) -> bytes:
-        import io
-
         stream = io.BytesIO()
         try:
             self._fastavro.schemaless_writer(stream, self._parsed, value)
@@ -361,14 +355,18 @@ class ProtobufSchema(Schema, Generic[M]):
     single number (its position among all the file's messages sorted by full name)."""
 
     kind = "PROTOBUF"
-    __slots__ = ("_class", "_confluent", "_glue", "message_class")
+    __slots__ = ("_class", "_confluent", "_decode_error", "_glue", "_json_format", "message_class")
 
     def __init__(
         self, message_class: type[M], *, schema_id: Any = None, framing: str = "auto"
     ) -> None:
         require("protobuf", "ProtobufSchema")
         super().__init__(schema_id, framing)
-        Message = _module("google.protobuf.message").Message
+        message_module = _module("google.protobuf.message")
+        Message = message_module.Message
+        # Looked up once: a per-record import_module would cost a fifth of a decode.
+        self._decode_error: Any = message_module.DecodeError
+        self._json_format: Any = _module("google.protobuf.json_format")
 
         if not (isinstance(message_class, type) and issubclass(message_class, Message)):
             raise KafkaConfigurationError(
@@ -413,18 +411,15 @@ class ProtobufSchema(Schema, Generic[M]):
                 "an AWS Glue schema version id (a UUID): which registry's message index "
                 "precedes the message is unknown"
             )
-        DecodeError = _module("google.protobuf.message").DecodeError
-
         message = self._class()
         try:
             message.ParseFromString(payload[start:])
-        except (DecodeError, ValueError) as exc:
+        except (self._decode_error, ValueError) as exc:
             raise SchemaDecodeError(f"not a valid {name} message: {exc}") from None
         return message
 
     def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
-        json_format = _module("google.protobuf.json_format")
-
+        json_format = self._json_format
         try:
             return json_format.ParseDict(document, self._class())
         except (json_format.ParseError, ValueError, TypeError) as exc:
@@ -438,8 +433,7 @@ class ProtobufSchema(Schema, Generic[M]):
             return bytes(value.SerializeToString())
         name = self.message_class.__name__
         if hasattr(value, "keys"):
-            json_format = _module("google.protobuf.json_format")
-
+            json_format = self._json_format
             try:
                 message = json_format.ParseDict(value, self._class())
             except (json_format.ParseError, ValueError, TypeError) as exc:
@@ -528,8 +522,6 @@ class JsonSchema(Schema):
         return f"{at}: {error.message}"
 
     def _read(self, payload: bytes, registry: str | None) -> Any:
-        import json
-
         try:
             document = json.loads(payload)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -539,12 +531,7 @@ class JsonSchema(Schema):
             raise SchemaDecodeError(f"JSON payload does not match the schema: {problem}")
         return document
 
-    def _from_json(self, document: dict[str, Any], text: bytes) -> Any:
-        return self._read(text, None)  # JSON text either way: parsed and validated alike
-
     def _write(self, value: Any) -> bytes:
-        import json
-
         problem = self._problem(value)
         if problem is not None:
             raise KafkaConfigurationError(

@@ -44,7 +44,7 @@ _MAX_INDEXES = 100_000
 # event payload is at most 6 MB), far below what would exhaust a function's memory.
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
 _MAX_VARINT_BYTES = 10
-_UINT32 = 0xFFFFFFFF
+UINT32 = 0xFFFFFFFF
 
 
 class WireFormatError(ValueError):
@@ -159,10 +159,10 @@ def frame_confluent(
     if (
         isinstance(schema_id, bool)
         or not isinstance(schema_id, int)
-        or not 0 <= schema_id <= _UINT32
+        or not 0 <= schema_id <= UINT32
     ):
         raise WireFormatError(
-            f"schema_id={schema_id!r}: a Confluent schema id is an integer 0..{_UINT32}"
+            f"schema_id={schema_id!r}: a Confluent schema id is an integer 0..{UINT32}"
         )
     header = struct.pack(">BI", CONFLUENT_MAGIC, schema_id)
     if message_indexes is None:

@@ -55,10 +55,7 @@ def kafka_event(
         record_keys = [keys] * count
     else:
         record_keys = per_record(keys, count, "keys", None)
-    if headers is None or isinstance(headers, Mapping):
-        record_headers = [headers] * count
-    else:
-        record_headers = per_record(headers, count, "headers", None)
+    record_headers = per_record(headers, count, "headers", None)
     schema_metadata = {
         "valueSchemaMetadata": _metadata(value_schema_metadata, count, "value_schema_metadata"),
         "keySchemaMetadata": _metadata(key_schema_metadata, count, "key_schema_metadata"),
@@ -114,14 +111,11 @@ def _headers(headers: Mapping[str, Any] | None, where: str) -> list[dict[str, li
 
 def _metadata(given: Any, count: int, name: str) -> list[dict[str, str] | None]:
     """Schema metadata per record, as Lambda writes it: both fields, as strings."""
-    spread: list[Any] = (
-        [given] * count
-        if given is None or isinstance(given, Mapping)
-        else per_record(given, count, name, None)
-    )
+    # One mapping for every record (a Mapping is not a Sequence), or one per record.
+    one_for_all = given is None or isinstance(given, Mapping)
     found: list[dict[str, str] | None] = []
-    for i, metadata in enumerate(spread):
-        where = name if given is None or isinstance(given, Mapping) else f"{name}[{i}]"
+    for i, metadata in enumerate(per_record(given, count, name, None)):
+        where = name if one_for_all else f"{name}[{i}]"
         if metadata is None:
             found.append(None)
             continue
