@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 
+from lambdakit._internal.sam import DEFAULT_BATCH_SIZE, DEFAULT_BATCHING_WINDOW, mapping
 from lambdakit.check._findings import Finding, Rule
-from lambdakit.check._template import (
-    DEFAULT_VISIBILITY_TIMEOUT,
-    UNKNOWN,
-    mapping,
-)
+from lambdakit.check._template import DEFAULT_VISIBILITY_TIMEOUT, UNKNOWN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -162,8 +159,6 @@ RULES: dict[str, Rule] = {
 # function timeout plus the window is below 6x the timeout too: one finding says it).
 SHADOWS = {"LK202": "LK201"}
 BATCH_SOURCES = ("sqs", "kinesis", "dynamodb", "kafka")
-DEFAULT_BATCH_SIZE = {"sqs": 10, "kinesis": 100, "dynamodb": 100, "kafka": 100}
-DEFAULT_WINDOW = {"sqs": 0.0, "kinesis": 0.0, "dynamodb": 0.0, "kafka": 0.5}
 MAX_BATCH_SIZE = 10_000
 MAX_FIFO_BATCH_SIZE = 10
 MAX_WINDOW = 300
@@ -277,7 +272,9 @@ class Checker:
                 "add ProvisionedPollerConfig (MinimumPollers, MaximumPollers)",
             )
         size = self.number(source, "BatchSize", DEFAULT_BATCH_SIZE[kind])
-        window = self.number(source, "MaximumBatchingWindowInSeconds", DEFAULT_WINDOW[kind])
+        window = self.number(
+            source, "MaximumBatchingWindowInSeconds", DEFAULT_BATCHING_WINDOW[kind]
+        )
         fifo = self.fifo(source) if kind == "sqs" else False
         if (
             kind == "sqs"

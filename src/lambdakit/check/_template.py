@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import re
 
+from lambdakit._internal.sam import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    FUNCTION_TYPES,
+    MAPPING_EVENT_TYPES,
+    mapping,
+)
 from lambdakit.errors import CheckError
 
 TYPE_CHECKING = False
@@ -19,16 +25,11 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-# SAM event types that are event source mappings, their source, and the property naming it.
+# SAM event types that are event source mappings: their source, and the property naming it.
+_SOURCE_PROPERTIES = {"SQS": "Queue", "Kinesis": "Stream", "DynamoDB": "Stream", "MSK": "Stream"}
 SAM_SOURCES = {
-    "SQS": ("sqs", "Queue"),
-    "Kinesis": ("kinesis", "Stream"),
-    "DynamoDB": ("dynamodb", "Stream"),
-    "MSK": ("kafka", "Stream"),
-    "SelfManagedKafka": ("kafka", None),
+    sam: (source, _SOURCE_PROPERTIES.get(sam)) for sam, source in MAPPING_EVENT_TYPES.items()
 }
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-DEFAULT_FUNCTION_TIMEOUT = 3  # AWS::Lambda::Function Timeout
 DEFAULT_VISIBILITY_TIMEOUT = 30  # AWS::SQS::Queue VisibilityTimeout
 
 
@@ -264,9 +265,3 @@ class Template:
         ``Fn::Sub``), else ``None``."""
         resolved = self.value(reference)
         return resolved if isinstance(resolved, str) and resolved.startswith("arn:") else None
-
-
-def mapping(value: Any) -> dict[str, Any]:
-    """``value`` when it is a mapping, else an empty one (a malformed template is not ours to
-    refuse: CloudFormation will)."""
-    return value if isinstance(value, dict) else {}

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 from lambdakit._internal.extras import require
+from lambdakit._internal.sam import MAPPING_EVENT_TYPES
 from lambdakit.errors import FilterTemplateError
 
 TYPE_CHECKING = False
@@ -27,14 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # SAM event types that carry FilterCriteria, and the record view each one's records get.
-SAM_EVENT_SOURCES = {
-    "SQS": "sqs",
-    "Kinesis": "kinesis",
-    "DynamoDB": "dynamodb",
-    "MSK": "kafka",
-    "SelfManagedKafka": "kafka",
-    "MQ": "mq",
-}
+SAM_EVENT_SOURCES = {**MAPPING_EVENT_TYPES, "MQ": "mq"}
 _ARN_SERVICES = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka"}
 RESOURCE_SOURCES = {
     "AWS::SQS::Queue": "sqs",
@@ -43,7 +37,6 @@ RESOURCE_SOURCES = {
     "AWS::MSK::Cluster": "kafka",
     "AWS::AmazonMQ::Broker": "mq",
 }
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
 class DeclaredCriteria:

@@ -28,6 +28,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lambdakit._internal.sam import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BATCHING_WINDOW,
+    DEFAULT_FUNCTION_TIMEOUT,
+    FUNCTION_TYPES,
+    MAPPING_EVENT_TYPES,
+    mapping,
+)
 from lambdakit.errors import EventSourceMappingError, FilterTemplateError
 
 if TYPE_CHECKING:
@@ -36,19 +44,6 @@ if TYPE_CHECKING:
     from lambdakit.testing.clock import FakeClock
     from lambdakit.testing.esm._mapping import EventSourceMapping
 
-# SAM event types that are event source mappings the models cover, and their source.
-SAM_TYPES = {
-    "SQS": "sqs",
-    "Kinesis": "kinesis",
-    "DynamoDB": "dynamodb",
-    "MSK": "kafka",
-    "SelfManagedKafka": "kafka",
-}
-# AWS's BatchSize defaults (CreateEventSourceMapping; msk-esm-parameters.html).
-DEFAULT_BATCH_SIZE = {"sqs": 10, "kinesis": 100, "dynamodb": 100, "kafka": 100}
-# MaximumBatchingWindowInSeconds defaults: 0, but 500 ms for Kafka (batching behavior).
-DEFAULT_BATCHING_WINDOW = {"sqs": 0, "kinesis": 0, "dynamodb": 0, "kafka": 0.5}
-DEFAULT_FUNCTION_TIMEOUT = 3  # AWS::Lambda::Function Timeout
 ON_DEMAND_SHARDS = 4  # a Kinesis stream created in on-demand mode starts with 4 shards
 
 _ABSENT: Any = object()
@@ -131,8 +126,6 @@ class _Reader:
     # --- finding the event source --------------------------------------------------------------
 
     def event_source(self, function: str, event_name: str | None) -> _Declared:
-        from lambdakit.filtering._template import FUNCTION_TYPES
-
         resource = self.resources.get(function)
         if not isinstance(resource, dict) or resource.get("Type") not in FUNCTION_TYPES:
             functions = [
@@ -171,15 +164,15 @@ class _Reader:
         from lambdakit.filtering._template import function_of, source_of
 
         found: list[_Declared] = []
-        properties = _mapping(resource.get("Properties"))
+        properties = mapping(resource.get("Properties"))
         if resource.get("Type") == "AWS::Serverless::Function":
-            for name, event in _mapping(properties.get("Events")).items():
-                if isinstance(event, dict) and event.get("Type") in SAM_TYPES:
+            for name, event in mapping(properties.get("Events")).items():
+                if isinstance(event, dict) and event.get("Type") in MAPPING_EVENT_TYPES:
                     found.append(
                         _Declared(
                             str(name),
-                            SAM_TYPES[event["Type"]],
-                            _mapping(event.get("Properties")),
+                            MAPPING_EVENT_TYPES[event["Type"]],
+                            mapping(event.get("Properties")),
                             True,
                             f"{function}.Properties.Events.{name}.Properties",
                         )
@@ -190,7 +183,7 @@ class _Reader:
                 or other.get("Type") != "AWS::Lambda::EventSourceMapping"
             ):
                 continue
-            mapping_properties = _mapping(other.get("Properties"))
+            mapping_properties = mapping(other.get("Properties"))
             if function_of(mapping_properties.get("FunctionName"), self.resources) != function:
                 continue
             kind = source_of(mapping_properties, self.resources)
@@ -281,7 +274,7 @@ class _Reader:
 
     def resource(self, name: str) -> tuple[str, dict[str, Any]]:
         resource = self.resources[name]
-        return str(resource.get("Type")), _mapping(resource.get("Properties"))
+        return str(resource.get("Type")), mapping(resource.get("Properties"))
 
     def name_of(self, properties: dict[str, Any], key: str, default: str) -> str:
         """A resource's name property when written out, else ``default`` (its logical id)."""
@@ -423,7 +416,7 @@ class _Reader:
         if "Timeout" in properties:
             where, raw = f"{function}.Properties.Timeout", properties["Timeout"]
         else:
-            globals_ = _mapping(_mapping(self.template.get("Globals")).get("Function"))
+            globals_ = mapping(mapping(self.template.get("Globals")).get("Function"))
             if kind != "AWS::Serverless::Function" or "Timeout" not in globals_:
                 return DEFAULT_FUNCTION_TIMEOUT
             where, raw = "Globals.Function.Timeout", globals_["Timeout"]
@@ -516,7 +509,7 @@ class _Reader:
         _kind, properties = self.resource(name)
         at = f"{name}.Properties"
         options: dict[str, Any] = {}
-        mode = _mapping(properties.get("StreamModeDetails")).get("StreamMode")
+        mode = mapping(properties.get("StreamModeDetails")).get("StreamMode")
         if "ShardCount" in properties:
             options["shards"] = self.integer(
                 properties["ShardCount"], f"{at}.ShardCount", "source="
@@ -553,7 +546,7 @@ class _Reader:
         if declared.sam and "KafkaBootstrapServers" in properties:
             servers = properties["KafkaBootstrapServers"]
         elif not declared.sam and properties.get("SelfManagedEventSource") is not None:
-            endpoints = _mapping(_mapping(properties["SelfManagedEventSource"]).get("Endpoints"))
+            endpoints = mapping(mapping(properties["SelfManagedEventSource"]).get("Endpoints"))
             servers = endpoints.get("KAFKA_BOOTSTRAP_SERVERS")
         if servers is not None:
             servers = self.value(servers, f"{where} bootstrap servers", "source=")
@@ -570,7 +563,3 @@ class _Reader:
             assert arn is not None
             cluster = arn.split(":cluster/", 1)[-1].split("/", 1)[0]
         return KafkaTopic(topic, cluster_name=cluster, clock=clock)
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
