@@ -247,13 +247,9 @@ def _measured_profile(path: str) -> HandlerProfile:
     """The profile in the JSON that ``lambdakit cost measure --json`` printed to ``path``."""
     # Plain json, not read_json_argument: the filter language's loader reads numbers as
     # Decimal (exact matching), which the planner's number checks refuse.
-    try:
-        with open(path, encoding="utf-8") as file:
-            document = json.load(file)
-    except OSError as exc:
-        raise CostInputError(f"cannot read it ({exc.strerror})", source=path) from None
-    except ValueError as exc:
-        raise CostInputError(f"not valid JSON ({exc})", source=path) from None
+    from lambdakit.cost._types import read_json_file
+
+    document = read_json_file(path)
     profile = document.get("profile") if isinstance(document, dict) else None
     if not isinstance(profile, dict):
         raise CostInputError(

@@ -344,6 +344,24 @@ def test_fit_summary_pairs_each_invocations_records_with_its_cpu_time() -> None:
     assert result.r_squared == pytest.approx(1.0)
 
 
+def test_messages_the_function_sent_itself_are_not_records_it_handled() -> None:
+    # A quarantine copy sent during invocation 1 (an SQSClient "sent" entry) is not a delivery:
+    # invocation 1 still handled 1 record, invocation 2 handled 2.
+    summary = Summary()
+    for key, invocation, outcome in [
+        ("m-1", 1, "deleted_by_function"),
+        ("copy-1", 1, "sent"),
+        ("copy-2", 1, "sent"),
+        ("m-2", 2, "succeeded"),
+        ("m-3", 2, "succeeded"),
+    ]:
+        summary.record(key, 0.0, invocation, outcome)
+    summary.invocations = 2
+    summary.cpu_seconds = [0.003, 0.004]
+    summary.wall_seconds = [0.003, 0.004]
+    assert [point[0] for point in fit_summary(summary).points] == [1, 2]
+
+
 def test_fit_summary_without_wall_times_takes_wall_as_cpu() -> None:
     summary = Summary()
     for key, invocation in [("a", 1), ("b", 2), ("c", 2)]:

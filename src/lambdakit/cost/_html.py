@@ -163,12 +163,11 @@ def _cost_line(
 
 
 def _batch_index(batch: int) -> int:
-    """A stable colour index for a batch size, the same on every page."""
-    return sum(1 for size in _COLOUR_BATCHES if size < batch)
+    """A stable colour index for a batch size, the same on every page: its place in the
+    estimator's batch grid (which holds the planner's defaults too)."""
+    from lambdakit.cost._compat import BATCH_GRID
 
-
-# Batch sizes the colours are spread over (the estimator's grid plus the planner's defaults).
-_COLOUR_BATCHES = (1, 5, 10, 20, 50, 100, 200, 400, 500, 600, 1000, 1500, 2000, 5000, 10000)
+    return sum(1 for size in BATCH_GRID if size < batch)
 
 
 def _memory_duration_figure(

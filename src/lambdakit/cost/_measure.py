@@ -188,7 +188,7 @@ def fit_summary(summary: Summary) -> Measurement:
     traced by the model: the memory terms are 0. Every invocation counts, failed ones too; a
     handler that waits on the mapping's :class:`~lambdakit.testing.FakeClock` spends no real
     time, so that waiting does not show as I/O."""
-    from lambdakit.testing.esm._summary import FILTERED
+    from lambdakit.testing.esm._summary import NOT_DELIVERIES
 
     cpu = list(summary.cpu_seconds)
     wall = list(summary.wall_seconds) or cpu
@@ -202,7 +202,7 @@ def fit_summary(summary: Summary) -> Measurement:
     sizes = [0] * len(cpu)
     for key, deliveries in summary.history.items():
         for delivery in deliveries:
-            if delivery.outcome == FILTERED:
+            if delivery.outcome in NOT_DELIVERIES:
                 continue
             if not 1 <= delivery.invocation <= len(cpu):
                 raise CostInputError(
@@ -357,7 +357,9 @@ def _invoke(
         if hasattr(response, "__await__"):
             import asyncio
 
-            response = asyncio.run(_awaited(response))
+            from lambdakit.testing.esm._invoke import awaited
+
+            response = asyncio.run(awaited(response))
     except Exception as exc:  # the user's handler: anything it raises ends the measurement
         raise CostInputError(
             f"{name} raised {type(exc).__name__}: {exc} at batch size {size}; measure a "
@@ -365,10 +367,6 @@ def _invoke(
             field="handler",
         ) from exc
     return response
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
 
 
 def _event(records: Sequence[dict[str, Any]], size: int) -> dict[str, Any]:

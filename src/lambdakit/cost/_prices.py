@@ -15,10 +15,11 @@ Sources (checked on the date below):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.cost._types import ARCHITECTURES, Architecture, check_number
+from lambdakit.cost._types import ARCHITECTURES, Architecture, check_number, read_json_file
 from lambdakit.errors import CostInputError
 
 if TYPE_CHECKING:
@@ -124,26 +125,14 @@ class Prices:
             ),
             sqs_fifo_request=_tiers(merged["sqs_fifo_request"], "sqs_fifo_request", source),
             sqs_free_requests=_number(merged["sqs_free_requests"], "sqs_free_requests", source),
-            sqs_chunk_bytes=int(_number(merged["sqs_chunk_bytes"], "sqs_chunk_bytes", source)),
+            sqs_chunk_bytes=_bytes(merged["sqs_chunk_bytes"], "sqs_chunk_bytes", source),
             provisioned_poller_hour=poller,
         )
 
     @classmethod
     def from_file(cls, path: str | Path) -> Prices:
         """Prices from a JSON file (``--prices``); errors name the file and the key."""
-        import json
-        from pathlib import Path
-
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CostInputError(f"cannot read it ({exc.strerror})", source=source) from None
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise CostInputError(f"not valid JSON ({exc})", source=source) from None
-        return cls.from_mapping(data, source=source)
+        return cls.from_mapping(read_json_file(path), source=str(path))
 
     def with_poller_rate(self, usd_per_hour: float) -> Prices:
         """These prices with the provisioned-mode poller rate set."""
@@ -152,11 +141,26 @@ class Prices:
 
 
 def _number(value: Any, name: str, source: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    """A price: JSON admits NaN and Infinity, which no price is."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise CostInputError(
             f"must be a non-negative number, got {value!r}", field=name, source=source
         )
     return float(value)
+
+
+def _bytes(value: Any, name: str, source: str) -> int:
+    """A size in bytes: a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CostInputError(
+            f"must be a whole number of bytes >= 1, got {value!r}", field=name, source=source
+        )
+    return value
 
 
 def _tiers(value: Any, name: str, source: str) -> tuple[Tier, ...]:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Literal
 from lambdakit.errors import CostInputError
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterator
+    from typing import Any
 
 Architecture = Literal["x86_64", "arm64"]
 ARCHITECTURES: tuple[Architecture, ...] = ("x86_64", "arm64")
@@ -46,6 +48,21 @@ def check_number(
         raise CostInputError(f"must be at least {low:g}, got {_shown(value)}", field=name)
     if high is not None and value > high:
         raise CostInputError(f"must be at most {high:g}, got {_shown(value)}", field=name)
+
+
+def read_json_file(path: str | os.PathLike[str]) -> Any:
+    """The JSON document in ``path`` (plain ``json``: numbers as floats, which the checks here
+    take); a file that cannot be read or parsed is a :class:`CostInputError` naming it."""
+    import json
+
+    source = str(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except OSError as exc:
+        raise CostInputError(f"cannot read it ({exc.strerror})", source=source) from None
+    except ValueError as exc:
+        raise CostInputError(f"not valid JSON ({exc})", source=source) from None
 
 
 def _shown(value: float) -> str:

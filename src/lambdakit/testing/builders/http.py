@@ -83,25 +83,25 @@ def _query(query: Mapping[str, HeaderValues]) -> tuple[str, dict[str, str]]:
     ``queryStringParameters`` (decoded, repeated values comma-joined)."""
     from urllib.parse import quote
 
-    pairs = [
-        (name, value)
-        for name, given in query.items()
-        for value in _values(given, f"query[{name!r}]")
-    ]
-    raw = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
-    parameters = {
-        name: ",".join(_values(given, f"query[{name!r}]")) for name, given in query.items()
-    }
-    return raw, parameters
+    checked = {name: _values(given, f"query[{name!r}]") for name, given in query.items()}
+    raw = "&".join(
+        f"{quote(name, safe='')}={quote(value, safe='')}"
+        for name, values in checked.items()
+        for value in values
+    )
+    return raw, {name: ",".join(values) for name, values in checked.items()}
 
 
-def _body(body: Any, is_base64_encoded: bool | None) -> tuple[str, bool, bool]:
-    """The body text, whether it is base64, and whether it was JSON-encoded by the builder."""
+def _body(body: Any, is_base64_encoded: bool | None) -> tuple[str, bool, bool, int]:
+    """The body text, whether it is base64, whether the builder JSON-encoded it, and how many
+    bytes the client sent (``content-length``)."""
     as_json = not isinstance(body, str | bytes | bytearray)
     encode = isinstance(body, bytes | bytearray) if is_base64_encoded is None else is_base64_encoded
     if encode:
-        return base64.b64encode(payload_bytes(body, "body")).decode(), True, as_json
-    return payload_text(body, "body"), False, as_json
+        sent = payload_bytes(body, "body")
+        return base64.b64encode(sent).decode(), True, as_json, len(sent)
+    text = payload_text(body, "body")
+    return text, False, as_json, len(text.encode())
 
 
 def _http_event(
@@ -142,9 +142,8 @@ def _http_event(
     text: str | None = None
     encoded = False
     if body is not None:
-        text, encoded, as_json = _body(body, is_base64_encoded)
-        sent = base64.b64decode(text) if encoded else text.encode()
-        added["content-length"] = str(len(sent))
+        text, encoded, as_json, length = _body(body, is_base64_encoded)
+        added["content-length"] = str(length)
         if as_json:
             added["content-type"] = "application/json"
     header_map, header_cookies = _headers(headers, added)

@@ -56,14 +56,16 @@ def invoke(
         if hasattr(response, "__await__"):
             import asyncio
 
-            response = asyncio.run(_awaited(response))
+            response = asyncio.run(awaited(response))
         json.dumps(response)  # Lambda serialises the response: Runtime.MarshalError otherwise
     except Exception as exc:  # the invocation failed; KeyboardInterrupt and the like propagate
         return _ended(RAISED, None, exc, timers, clock() - started, function_timeout)
     return _ended(RETURNED, response, None, timers, clock() - started, function_timeout)
 
 
-async def _awaited(awaitable: Any) -> Any:
+async def awaited(awaitable: Any) -> Any:
+    """Any awaitable as a coroutine, which is what ``asyncio.run`` takes (an ``async def``
+    handler may return a Future or another awaitable)."""
     return await awaitable
 
 

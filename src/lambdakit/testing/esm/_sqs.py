@@ -599,12 +599,19 @@ class SQSQueue:
             )
         message.available_at = now + float(timeout)
 
-    def _delete_by_receipt(self, receipt_handle: Any, now: float) -> None:
-        """DeleteMessage: delete the message by its current receipt handle (again with the
-        handle that deleted it: nothing to do, as SQS accepts it)."""
+    def _message_id_for(self, receipt_handle: Any) -> str | None:
+        """The message a receipt handle of this queue was issued for, else ``None``."""
+        found = self._handles.get(receipt_handle) if isinstance(receipt_handle, str) else None
+        return None if found is None else found[0]
+
+    def _delete_by_receipt(self, receipt_handle: Any, now: float) -> str | None:
+        """DeleteMessage: delete the message by its current receipt handle; its ID (``None``
+        when the handle already deleted it: nothing to do, as SQS accepts it)."""
         if isinstance(receipt_handle, str) and receipt_handle in self._spent_handles:
-            return
-        self._delete(self._in_flight_by_receipt(receipt_handle, now)[0])
+            return None
+        message = self._in_flight_by_receipt(receipt_handle, now)[0]
+        self._delete(message)
+        return message.message_id
 
     def _next_change(self, now: float) -> float | None:
         """The earliest moment after ``now`` a message's delay or visibility timeout ends."""

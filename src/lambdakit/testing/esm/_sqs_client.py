@@ -43,6 +43,7 @@ from typing import Any
 
 from lambdakit.errors import EventSourceMappingError
 from lambdakit.testing.esm._sqs import (
+    _ENTRY_KEYS,
     MAX_BATCH_ENTRIES,
     MAX_MESSAGE_BYTES,
     ReceiptHandleRefused,
@@ -221,7 +222,7 @@ class SQSClient:
         failed: dict[int, dict[str, Any]] = {}
         used: list[_Fault] = []
         for index, entry in enumerate(entries):
-            found = _message_id_of(queue, entry.get("ReceiptHandle"))
+            found = queue._message_id_for(entry.get("ReceiptHandle"))
             fault = next((f for f in rules if f.matches(entry, found)), None)
             if fault is None:
                 continue
@@ -392,9 +393,7 @@ class SQSClient:
         now = queue.clock()
 
         def delete(entry: Mapping[str, Any]) -> None:
-            handle = entry.get("ReceiptHandle")
-            message_id = _message_id_of(queue, handle)
-            queue._delete_by_receipt(handle, now)
+            message_id = queue._delete_by_receipt(entry.get("ReceiptHandle"), now)
             calls = FUNCTION_CALLS.get()
             if calls is not None and message_id is not None:
                 calls.deleted.add((queue.arn, message_id))
@@ -496,10 +495,8 @@ def _queue_attributes(queue: SQSQueue) -> dict[str, str]:
     messages = queue._messages.values()
     attributes = {
         "QueueArn": queue.arn,
-        "ApproximateNumberOfMessages": str(
-            sum(m.receipt_handle is None and m.available_at <= now for m in messages)
-            + sum(m.receipt_handle is not None and not m.in_flight(now) for m in messages)
-        ),
+        # Visible now: never received and not delayed, or received and visible again.
+        "ApproximateNumberOfMessages": str(sum(m.available_at <= now for m in messages)),
         "ApproximateNumberOfMessagesNotVisible": str(sum(m.in_flight(now) for m in messages)),
         "ApproximateNumberOfMessagesDelayed": str(
             sum(m.receipt_handle is None and m.available_at > now for m in messages)
@@ -524,16 +521,7 @@ def _given(**fields: Any) -> dict[str, Any]:
 
 def _prepare(queue: SQSQueue, fields: Mapping[str, Any], where: str) -> _Outgoing:
     """One SendMessage(Batch) message checked by the queue, as :meth:`SQSQueue.send` is."""
-    unknown = sorted(
-        set(fields)
-        - {
-            "MessageBody",
-            "DelaySeconds",
-            "MessageAttributes",
-            "MessageGroupId",
-            "MessageDeduplicationId",
-        }
-    )
+    unknown = sorted(set(fields) - (_ENTRY_KEYS - {"Id"}))
     if unknown:
         raise EventSourceMappingError(f"{where}: unknown parameter(s) {', '.join(unknown)}")
     body = fields.get("MessageBody")
@@ -551,12 +539,6 @@ def _prepare(queue: SQSQueue, fields: Mapping[str, Any], where: str) -> _Outgoin
     )
 
 
-def _message_id_of(queue: SQSQueue, receipt_handle: Any) -> str | None:
-    """The message a current receipt handle of ``queue`` was issued for, else ``None``."""
-    found = queue._handles.get(receipt_handle) if isinstance(receipt_handle, str) else None
-    return None if found is None else found[0]
-
-
 def _send(queue: SQSQueue, outgoing: _Outgoing) -> dict[str, Any]:
     """Enqueue one checked message (SendMessage, or an entry of SendMessageBatch); its
     response. Inside a mapping's invocation the send is reported to the poller (enqueued or a
@@ -568,7 +550,6 @@ def _send(queue: SQSQueue, outgoing: _Outgoing) -> dict[str, Any]:
         calls.sent.append(
             Sent(
                 queue.name,
-                queue.arn,
                 message_id,
                 outgoing.body,
                 queue.clock(),

@@ -18,6 +18,9 @@ FILTERED = "filtered"  # dropped by the filter criteria, never given to the hand
 DELETED_BY_FUNCTION = "deleted_by_function"
 # Not a delivery: the function sent this message (SQSClient) during the invocation.
 SENT = "sent"
+# History entries that are not deliveries to the handler: what counts records per invocation
+# (the summary's receive counts, lambdakit.cost's fit) skips them.
+NOT_DELIVERIES = frozenset((FILTERED, SENT))
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Summary:
         if payload is not None:
             if self._first_with_payload.setdefault(payload, key) != key:
                 self.duplicates_delivered += 1
-            count = sum(1 for delivery in deliveries if delivery.outcome not in (FILTERED, SENT))
+            count = sum(1 for delivery in deliveries if delivery.outcome not in NOT_DELIVERIES)
             self.max_receive_count = max(self.max_receive_count, count)
         self.delivered += 1
         if outcome == SUCCEEDED:
@@ -129,11 +132,10 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A message the function sent during an invocation: to which queue (name and ARN), the
-    ID SQS answered, the body, the clock time, and whether it was enqueued (not a duplicate)."""
+    """A message the function sent during an invocation: to which queue, the ID SQS answered,
+    the body, the clock time, and whether it was enqueued (not a duplicate)."""
 
     queue: str
-    arn: str
     message_id: str
     body: str
     time: float
