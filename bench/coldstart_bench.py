@@ -27,7 +27,7 @@ alternating, the median of 5 processes each (``--quick``: 2):
 - lambdakit, the app as it is;
 - lambdakit + warm_up(handler): the same with ``lambdakit.warm_up(handler)`` at the end of the
   module, which warms what the handler's decorator stack holds (the Kafka producer of
-  ``flush_kafka``); n/a until ``warm_up`` exists;
+  ``flush_kafka``);
 - lambdakit + warm_up(handler, charge_order): also the idempotency store and the injected
   secret of ``charge_order``, which the handler calls from its body (no decorator stack
   leads there, so ``warm_up`` must be given it);
@@ -72,13 +72,12 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "coldstart"
 APP_DIR = ROOT / "examples" / "batch_orders"
 sys.path.insert(0, str(APP_DIR))
-from demo import moto_server  # noqa: E402  (the demo's server, not a copy)
+from demo import create_template_queues, moto_server  # noqa: E402  (the demo's, not copies)
 
 RECORDS_PER_BATCH = 10
 CUSTOMERS_PER_BATCH = 5  # message groups: two orders of each customer per batch
 PAYMENTS_SECRET = "orders/payments"
 ORDERS_QUEUE = "orders.fifo"  # the queue the events come from
-QUARANTINE_QUEUE = "orders-quarantine.fifo"
 
 
 @dataclass(frozen=True)
@@ -144,15 +143,13 @@ class ColdRow:
     warm_up, issue 16's targets."""
 
     name: str
-    timing: Timing | None  # None: the variant cannot run in this checkout
+    timing: Timing
     baseline: Timing
     floor: Timing
     targeted: bool
 
-    def ratios(self) -> tuple[float, float, float] | None:
+    def ratios(self) -> tuple[float, float, float]:
         """(init + first) / Powertools' and / the floor's, and first / second."""
-        if self.timing is None:
-            return None
         t = self.timing
         cold = t.init_ms + t.first_ms
         return (
@@ -166,8 +163,6 @@ class ColdRow:
         if not self.targeted:
             return []
         ratios = self.ratios()
-        if ratios is None:
-            return ["not measured"]
         return [
             name
             for name, missed in (
@@ -187,8 +182,6 @@ class ColdRow:
             ("NO: " + ", ".join(self.misses()) if self.missed else "yes") if self.targeted else "-"
         )
         ratios = self.ratios()
-        if self.timing is None or ratios is None:
-            return [self.name, *["n/a"] * 7, target, met]
         t = self.timing
         return [
             self.name,
@@ -261,14 +254,9 @@ def servers() -> Iterator[Servers]:
         boto3.client("secretsmanager", **moto).create_secret(
             Name=PAYMENTS_SECRET, SecretString=json.dumps({"api_key": api_key})
         )
-        sqs = boto3.client("sqs", **moto)
-        fifo = {"FifoQueue": "true"}
         # The template's orders queue (the back-off reads its visibility timeout) and quarantine.
-        sqs.create_queue(QueueName=ORDERS_QUEUE, Attributes={**fifo, "VisibilityTimeout": "180"})
-        quarantine = sqs.create_queue(QueueName=QUARANTINE_QUEUE, Attributes=fifo)["QueueUrl"]
-        environ["QUARANTINE_QUEUE"] = sqs.get_queue_attributes(
-            QueueUrl=quarantine, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        sqs = boto3.client("sqs", **moto)
+        environ["QUARANTINE_QUEUE"] = create_template_queues(sqs, ORDERS_QUEUE)
         yield Servers(environ, kafka)
 
 
@@ -332,12 +320,7 @@ def main() -> int:
     powertools_defaults()
     started = time.perf_counter()
     compile_bytecode()
-    try:
-        has_warm_up = callable(lambdakit.warm_up)  # type: ignore[attr-defined]
-    except Exception as exc:  # absent, or not importable while it is being written
-        print(f"lambdakit.warm_up unavailable: {exc!r}", file=sys.stderr)
-        has_warm_up = False
-    variants = [v for v in VARIANTS if has_warm_up or not v.warm]
+    variants = list(VARIANTS)
     published = dict.fromkeys({v.topic for v in VARIANTS}, 0)
     times: dict[str, list[Timing]] = {v.name: [] for v in variants}
     with servers() as running, tempfile.TemporaryDirectory() as tmp:
@@ -361,7 +344,7 @@ def main() -> int:
 
     medians = {name: median(samples) for name, samples in times.items()}
     rows = [
-        ColdRow(v.name, medians.get(v.name), medians[BASELINE], medians[FLOOR], bool(v.warm))
+        ColdRow(v.name, medians[v.name], medians[BASELINE], medians[FLOOR], bool(v.warm))
         for v in VARIANTS
     ]
     details = [
@@ -369,8 +352,6 @@ def main() -> int:
         f"{RECORDS_PER_BATCH} new orders of {CUSTOMERS_PER_BATCH} customers per invocation (FIFO)"
         + (" [--quick]" if args.quick else "")
     ]
-    if not has_warm_up:
-        details.append("n/a: lambdakit.warm_up does not exist in this checkout yet")
     print_header(*details)
     print(render(rows, args.markdown, HEADER))
     missed = sum(row.missed for row in rows)

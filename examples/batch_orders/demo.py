@@ -152,9 +152,19 @@ def plan(count: int, rng: random.Random) -> list[Planned]:
     return messages
 
 
+def order_id_of(body: str) -> str | None:
+    """The order id a message body names (``None`` for a body that is not an order)."""
+    try:
+        order = json.loads(body)
+    except ValueError:
+        return None
+    found = order.get("order_id") if isinstance(order, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def _order_id(body: str) -> str:
-    order_id: str = json.loads(body).get("order_id", "")
-    return order_id
+    """The order id of a body the demo wrote (always an order)."""
+    return order_id_of(body) or ""
 
 
 def run(
@@ -180,7 +190,10 @@ def run(
     quarantine_url = sqs.create_queue(
         QueueName=f"orders-quarantine-{suffix}.fifo", Attributes=fifo
     )["QueueUrl"]
-    redrive = {"deadLetterTargetArn": _arn(sqs, dlq_url), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    redrive = {
+        "deadLetterTargetArn": queue_arn(sqs, dlq_url),
+        "maxReceiveCount": str(MAX_RECEIVE_COUNT),
+    }
     queue_url = sqs.create_queue(
         QueueName=f"orders-{suffix}.fifo",
         Attributes={
@@ -197,13 +210,11 @@ def run(
         AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "demo"),
         AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         KAFKA_BOOTSTRAP=kafka.bootstrap,
-        QUARANTINE_QUEUE=_arn(sqs, quarantine_url),
+        QUARANTINE_QUEUE=queue_arn(sqs, quarantine_url),
         QUARANTINE_AFTER=str(QUARANTINE_AFTER),
         RETRY_BASE_S=str(VISIBILITY_TIMEOUT),  # as the template: the visibility timeout
     )
     app = importlib.import_module("app")  # its producer connects on the first message only
-
-    from lambdakit.filtering import FilterCriteria
 
     ddb.create_idempotency_table(app.store.table_name)
     secrets = boto3.client("secretsmanager", endpoint_url=endpoint)
@@ -257,7 +268,7 @@ def run(
         batch_size=10,
         report_batch_item_failures=True,
         function_timeout=VISIBILITY_TIMEOUT,
-        filter_criteria=FilterCriteria.from_template(app.TEMPLATE, "OrdersFunction"),
+        filter_criteria=app.CRITERIA,  # the template's, as the app read them
     )
     settled = len(messages) - deduplicated
     started = time.monotonic()
@@ -288,11 +299,20 @@ def replays(summary: Summary, bodies: dict[str, str]) -> int:
     return sum(count - 1 for count in succeeded.values())
 
 
-def _arn(sqs: Any, url: str) -> str:
+def queue_arn(sqs: Any, url: str) -> str:
     arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     return arn
+
+
+def create_template_queues(sqs: Any, orders: str = "orders.fifo") -> str:
+    """The template's FIFO orders queue (the handler's back-off reads its visibility timeout,
+    180 s) and quarantine queue, with the boto3 SQS client ``sqs``; the quarantine queue's ARN."""
+    fifo = {"FifoQueue": "true"}
+    sqs.create_queue(QueueName=orders, Attributes={**fifo, "VisibilityTimeout": "180"})
+    url = sqs.create_queue(QueueName="orders-quarantine.fifo", Attributes=fifo)["QueueUrl"]
+    return queue_arn(sqs, url)
 
 
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
@@ -352,7 +372,8 @@ def report(
     answered: int = 0,
 ) -> int:
     """Print the summary table, each count against what was sent; 0 when every count holds."""
-    orders = {_order_id(m.body): m.customer for m in messages if m.kind == "order"}
+    customer_of = orders_of(messages)  # poison orders included
+    orders = {_order_id(m.body) for m in messages if m.kind == "order"}
     charges = collections.Counter(app.CHARGES)
     # Each customer's orders, in the order sent, against the order they were first charged in.
     expected_order: dict[str, list[str]] = collections.defaultdict(list)
@@ -361,15 +382,14 @@ def report(
             expected_order[message.customer].append(_order_id(message.body))
     charged_order: dict[str, list[str]] = collections.defaultdict(list)
     for order_id in dict.fromkeys(app.CHARGES):  # first charges, in order
-        charged_order[orders.get(order_id, "?")].append(order_id)
+        charged_order[customer_of.get(order_id, "?")].append(order_id)
     # Only customers without a poison order: their orders never time out in flight. After a
     # failure, moto (5.2) redelivers a FIFO group's messages out of order when several become
     # visible at once (SQS keeps them in order); test_batch_orders_esm.py shows that order.
     refused = {m.customer for m in messages if m.kind == "poison"}
-    clean = {c: orders for c, orders in expected_order.items() if c not in refused}
+    clean = {c: ids for c, ids in expected_order.items() if c not in refused}
     in_order = sum(charged_order[c] == expected for c, expected in clean.items())
     read_back = {json.loads(m.value)["order_id"] for m in published if m.value}
-    customer_of = orders_of(messages)
     groups_kept = sum(
         m.get("Attributes", {}).get("MessageGroupId") == customer_of.get(_order_id(m["Body"]))
         and "lambdakit.failure" in m.get("MessageAttributes", {})

@@ -45,9 +45,7 @@ from lambdakit.testing.kafka_cluster import KafkaClusterError, MockKafkaCluster
 
 sys.path.insert(0, str(Path(__file__).parent))  # the app is imported in run(), once Kafka is up
 
-from demo import moto_server
-
-READ_BACK_SECONDS = 20.0  # upper bound for reading the topic back; it takes well under 1 s
+from demo import create_template_queues, moto_server, order_id_of
 
 QUEUE = "orders.fifo"
 ORDERS: list[tuple[str, Any]] = [  # (customer, body), in the order they were sent
@@ -88,12 +86,15 @@ def run(ddb: DynamoDBLocal, secrets_endpoint: str, kafka: MockKafkaCluster) -> i
         AWS_ENDPOINT_URL_SQS=secrets_endpoint,
         KAFKA_BOOTSTRAP=kafka.bootstrap,
     )
-    os.environ["QUARANTINE_QUEUE"] = _create_queues(secrets_endpoint)
+    import boto3
+
+    os.environ["QUARANTINE_QUEUE"] = create_template_queues(
+        boto3.client("sqs", endpoint_url=secrets_endpoint)
+    )
     app = importlib.import_module("app")  # its producer connects on the first message only
     table = app.store.table_name
     ddb.create_idempotency_table(table)
     print(f"DynamoDB Local is running at {ddb.endpoint_url}; created table {table!r}.")
-    import boto3
 
     key = "pk_demo_" + uuid.uuid4().hex[:12]
     boto3.client("secretsmanager", endpoint_url=secrets_endpoint).create_secret(
@@ -234,16 +235,23 @@ def check_topic(
     for record in records:
         if record["messageId"] in filtered:
             continue  # it never ran, so it published nothing
-        order_id = _order_id(record["body"])
+        order_id = order_id_of(record["body"])
         if record["messageId"] in failed:
             rejected.add(order_id or record["body"])
         else:
             expected[order_id or ""] += 1
     rejected -= set(expected)  # an order that succeeded in another message is published
-    group = f"demo-{uuid.uuid4().hex[:8]}"
-    messages = read_topic(kafka, topic, group)
+    messages: list[dict[str, Any]] = [
+        {
+            "partition": m.partition,
+            "offset": m.offset,
+            "key": (m.key or b"").decode(),
+            "value": (m.value or b"").decode(),
+        }
+        for m in kafka.messages(topic)  # every partition from the start, in offset order
+    ]
 
-    print(f"\nTopic {topic!r}, read back from the start by consumer group {group!r}:")
+    print(f"\nTopic {topic!r}, read back from the start:")
     for message in messages:
         receipt = json.loads(message["value"])
         print(
@@ -298,76 +306,6 @@ def check_topic(
         "is announced before it is charged."
     )
     return 0
-
-
-def read_topic(kafka: MockKafkaCluster, topic: str, group: str) -> list[dict[str, Any]]:
-    """Every message of ``topic`` (all partitions, up to their high watermarks), in partition
-    and offset order: ``partition``, ``offset``, ``key`` (str) and ``value`` (str)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    # A new consumer group joins once the broker's initial rebalance delay has passed (3 s by
-    # default); the mock cluster can make it 0.
-    kafka.rebalance_delay(0)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka.bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        # The producer waited for every acknowledgement, so the watermarks say how many to read.
-        total = 0
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
-            total += high - low
-        consumer.subscribe([topic])
-        messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + READ_BACK_SECONDS
-        while len(messages) < total and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error() is not None:
-                raise KafkaClusterError(f"reading {topic!r}: {message.error()}")
-            messages.append(
-                {
-                    "partition": message.partition(),
-                    "offset": message.offset(),
-                    "key": (message.key() or b"").decode(),
-                    "value": (message.value() or b"").decode(),
-                }
-            )
-    finally:
-        consumer.close()
-    if len(messages) < total:
-        raise KafkaClusterError(f"read {len(messages)} of the {total} messages of {topic!r}")
-    return sorted(messages, key=lambda message: (message["partition"], message["offset"]))
-
-
-def _create_queues(endpoint: str) -> str:
-    """The FIFO orders queue the event comes from (the handler's back-off reads its visibility
-    timeout, 180 s as the template's) and the quarantine queue, on moto; the latter's ARN."""
-    import boto3
-
-    sqs = boto3.client("sqs", endpoint_url=endpoint)
-    fifo = {"FifoQueue": "true"}
-    sqs.create_queue(QueueName=QUEUE, Attributes={**fifo, "VisibilityTimeout": "180"})
-    url = sqs.create_queue(QueueName="orders-quarantine.fifo", Attributes=fifo)["QueueUrl"]
-    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return arn
-
-
-def _order_id(body: str) -> str | None:
-    try:
-        order = json.loads(body)
-    except ValueError:
-        return None
-    return order.get("order_id") if isinstance(order, dict) else None
 
 
 def _receipt(item: dict[str, Any]) -> dict[str, Any]:

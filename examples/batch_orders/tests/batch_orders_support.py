@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,3 +126,11 @@ def stored_receipt(ddb: DynamoDBLocal, app: ModuleType, order_id: str) -> dict[s
     assert len(found) == 1, f"{len(found)} idempotency records hold a receipt for {order_id}"
     receipt: dict[str, Any] = found[0]
     return receipt
+
+
+@pytest.fixture(scope="module", name="kafka_cluster")
+def kafka_cluster_fixture() -> Iterator[MockKafkaCluster]:
+    """``kafka_cluster``: librdkafka's mock cluster for a test module's tests, each publishing
+    to a topic of its own (a module imports this function to have the fixture)."""
+    with MockKafkaCluster() as cluster:
+        yield cluster

@@ -19,11 +19,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from batch_orders_support import (
+from batch_orders_support import (  # the fixture named kafka_cluster
     EXAMPLE,
     QUEUE,
     direct_handler,
     invocation,
+    kafka_cluster_fixture,  # noqa: F401
     load_app,
     published,
     stored_receipt,
@@ -38,13 +39,6 @@ from lambdakit.testing.kafka_cluster import MockKafkaCluster
 pytestmark = pytest.mark.integration
 
 Loader = Callable[..., ModuleType]
-
-
-@pytest.fixture(scope="module")
-def kafka_cluster() -> Iterator[MockKafkaCluster]:
-    """librdkafka's mock cluster for this module's tests; each publishes to a topic of its own."""
-    with MockKafkaCluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="module")

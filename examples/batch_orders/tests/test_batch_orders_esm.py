@@ -13,7 +13,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from batch_orders_support import TEMPLATE, load_app, published
+from batch_orders_support import (  # the fixture named kafka_cluster
+    QUARANTINE,
+    TEMPLATE,
+    kafka_cluster_fixture,  # noqa: F401
+    load_app,
+    published,
+)
 
 from lambdakit.testing import FakeSecrets
 from lambdakit.testing.dynamodb_local import DynamoDBLocal
@@ -25,13 +31,6 @@ pytestmark = pytest.mark.integration
 POISON = {"order_id": "o-poison", "amount": "-3"}  # the payments API refuses it every time
 
 
-@pytest.fixture(scope="module")
-def kafka_cluster() -> Iterator[MockKafkaCluster]:
-    """librdkafka's mock cluster for this module's tests; each publishes to a topic of its own."""
-    with MockKafkaCluster() as cluster:
-        yield cluster
-
-
 class Deployment:
     """The function with the event source mapping ``template.yaml`` gives it: ``orders`` (the
     FIFO queue, with the template's visibility timeout and redrive policy), ``quarantine`` (the
@@ -41,7 +40,7 @@ class Deployment:
         self.app = app
         self.mapping = EventSourceMapping.from_template(TEMPLATE, "OrdersFunction", app.handler)
         self.orders: SQSQueue = self.mapping.source  # type: ignore[assignment]
-        self.quarantine = SQSQueue("orders-quarantine.fifo", fifo=True, clock=self.mapping.clock)
+        self.quarantine = SQSQueue(QUARANTINE, fifo=True, clock=self.mapping.clock)
         # The deployed stack, its quarantine and back-off requests sent to the models.
         self.mapping.handler = app.build_handler(sqs_client=SQSClient(self.orders, self.quarantine))
 
@@ -60,10 +59,7 @@ def deployment(
     fake_secrets: FakeSecrets,
     kafka_cluster: MockKafkaCluster,
 ) -> Iterator[Deployment]:
-    quarantine_arn = SQSQueue("orders-quarantine.fifo", fifo=True).arn
-    app = load_app(
-        monkeypatch, dynamodb_local, fake_secrets, kafka_cluster, QUARANTINE_QUEUE=quarantine_arn
-    )
+    app = load_app(monkeypatch, dynamodb_local, fake_secrets, kafka_cluster)
     try:
         yield Deployment(app)
     finally:

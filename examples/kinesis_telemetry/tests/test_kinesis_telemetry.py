@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -32,7 +31,7 @@ FUNCTION = "TelemetryFunction"
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[ModuleType]:
+def app() -> ModuleType:
     """The example's ``app.py``, imported by path under a name of its own (every example has an
     ``app`` module). Importing it makes no AWS request."""
     name = "kinesis_telemetry_app"
@@ -40,12 +39,8 @@ def app() -> Iterator[ModuleType]:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is made
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(name, None)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
