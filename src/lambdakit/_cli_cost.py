@@ -33,28 +33,44 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
+# Workload and grid options (argparse's attribute) -> the field each sets, when given.
+_WORKLOAD_OPTIONS = {
+    "message_bytes": "message_bytes",
+    "groups": "message_groups",
+    "filter_pass": "filter_pass",
+    "failure_rate": "failure_rate",
+    "poison_rate": "poison_rate",
+    "visibility_timeout": "visibility_timeout_s",
+    "daily_profile": "daily_profile",
+}
+_GRID_OPTIONS = {
+    "batch_sizes": "batch_sizes",
+    "windows": "windows_s",
+    "memory": "memory_mb",
+    "arch": "architectures",
+    "concurrency": "concurrency",
+    "max_concurrency": "max_concurrency",
+    "provisioned_pollers": "provisioned_pollers",
+}
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
 # Input fields (as the dataclasses name them in errors) -> the option that sets them.
 _OPTIONS = {
+    **{f"workload.{field}": _option(dest) for dest, field in _WORKLOAD_OPTIONS.items()},
+    **{f"grid.{field}": _option(dest) for dest, field in _GRID_OPTIONS.items()},
     "workload.messages_per_second": "--rate",
     "workload.messages_per_day": "--per-day",
-    "workload.message_bytes": "--message-bytes",
-    "workload.filter_pass": "--filter-pass",
-    "workload.failure_rate": "--failure-rate",
-    "workload.poison_rate": "--poison-rate",
     "workload.max_receive_count": "--max-receive-count",
-    "workload.visibility_timeout_s": "--visibility-timeout",
-    "workload.message_groups": "--groups",
-    "workload.daily_profile": "--daily-profile",
+    # A Config's own fields, as a single setting names them.
     "batch_size": "--batch-sizes",
-    "grid.batch_sizes": "--batch-sizes",
     "window_s": "--windows",
-    "grid.windows_s": "--windows",
     "memory_mb": "--memory",
-    "grid.memory_mb": "--memory",
     "architecture": "--arch",
-    "grid.architectures": "--arch",
     "concurrency": "--concurrency",
-    "grid.concurrency": "--concurrency",
     "max_concurrency": "--max-concurrency",
     "provisioned_pollers": "--provisioned-pollers",
     "account.concurrency_limit": "--account-concurrency",
@@ -72,12 +88,7 @@ _PROFILE_OPTIONS = {
     "base_memory_mb": "base_memory_mb",
     "init_ms": "init_ms",
 }
-_OPTIONS.update(
-    {
-        f"profile.{field}": "--" + option.replace("_", "-")
-        for option, field in _PROFILE_OPTIONS.items()
-    }
-)
+_OPTIONS.update({f"profile.{field}": _option(dest) for dest, field in _PROFILE_OPTIONS.items()})
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -192,18 +203,7 @@ def _plan(arguments: argparse.Namespace) -> int:
 
 
 def _workload(arguments: argparse.Namespace) -> Workload:
-    fields: dict[str, Any] = {"fifo": arguments.fifo}
-    for option, name in (
-        ("message_bytes", "message_bytes"),
-        ("groups", "message_groups"),
-        ("filter_pass", "filter_pass"),
-        ("failure_rate", "failure_rate"),
-        ("poison_rate", "poison_rate"),
-        ("visibility_timeout", "visibility_timeout_s"),
-        ("daily_profile", "daily_profile"),
-    ):
-        if getattr(arguments, option) is not None:
-            fields[name] = getattr(arguments, option)
+    fields: dict[str, Any] = {"fifo": arguments.fifo, **_given(arguments, _WORKLOAD_OPTIONS)}
     # --max-receive-count none means no redrive policy: None is a value, not "unset".
     if "max_receive_count" in vars(arguments):
         fields["max_receive_count"] = arguments.max_receive_count
@@ -213,19 +213,16 @@ def _workload(arguments: argparse.Namespace) -> Workload:
 
 
 def _grid(arguments: argparse.Namespace) -> Grid:
-    fields: dict[str, Any] = {}
-    for option, name in (
-        ("batch_sizes", "batch_sizes"),
-        ("windows", "windows_s"),
-        ("memory", "memory_mb"),
-        ("arch", "architectures"),
-        ("concurrency", "concurrency"),
-        ("max_concurrency", "max_concurrency"),
-        ("provisioned_pollers", "provisioned_pollers"),
-    ):
-        if getattr(arguments, option) is not None:
-            fields[name] = getattr(arguments, option)
-    return Grid(**fields)
+    return Grid(**_given(arguments, _GRID_OPTIONS))
+
+
+def _given(arguments: argparse.Namespace, table: dict[str, str]) -> dict[str, Any]:
+    """The fields of ``table`` (argparse attribute -> field) whose option was given."""
+    return {
+        field: getattr(arguments, dest)
+        for dest, field in table.items()
+        if getattr(arguments, dest) is not None
+    }
 
 
 def _given_profile(arguments: argparse.Namespace) -> HandlerProfile:
