@@ -1,5 +1,6 @@
-"""What users' code sees of the Kafka schema API (issue 18), checked by ``mypy --strict`` with
-``assert_type``; pytest runs the same calls, so every line is also valid at run time."""
+"""What users' code sees of the Kafka schema API (issue 18), the HTTP event builders and the
+simulator's SQS client faults, checked by ``mypy --strict`` with ``assert_type``; pytest runs
+the same calls, so every line is also valid at run time."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from typing import Any
 from typing_extensions import assert_type
 
 from lambdakit.batch import BatchResponse, KafkaRecord, process_batch
-from lambdakit.kafka import AvroSchema, JsonSchema, Producer, flush_kafka
-from lambdakit.testing import RecordingProducer, kafka_event
+from lambdakit.kafka import AvroSchema, JsonSchema, Producer, ProtobufSchema, flush_kafka
+from lambdakit.testing import (
+    RecordingProducer,
+    SQSClient,
+    SQSQueue,
+    function_url_event,
+    http_api_event,
+    kafka_event,
+)
 from lambdakit.typing import LambdaContext
 
 Handler = Callable[[Mapping[str, Any], LambdaContext | None], BatchResponse]
@@ -48,3 +56,29 @@ def test_producing_with_a_schema_and_in_bulk() -> None:
 
     assert_type(schema.serialize({"id": 1}), bytes)
     assert handler({}, None) == 4
+
+
+class OrderMessage:
+    """Stands for a generated protobuf class in the annotations below (no protoc here)."""
+
+
+def decoded_with_a_protobuf_schema(
+    record: KafkaRecord, schema: ProtobufSchema[OrderMessage]
+) -> None:
+    # Never called: what mypy infers is the check.
+    assert_type(record.value_as(schema), OrderMessage | None)
+    assert_type(record.key_as(schema), OrderMessage | None)
+
+
+def test_events_with_schema_metadata_and_http_events_are_dicts() -> None:
+    event = kafka_event([b"x"], value_schema_metadata={"dataFormat": "AVRO", "schemaId": "7"})
+    assert_type(event, dict[str, Any])
+    assert_type(http_api_event({"id": 1}, route_key="POST /orders"), dict[str, Any])
+    assert_type(function_url_event("hi", iam={}), dict[str, Any])
+
+
+def test_the_simulators_sqs_client_can_be_told_to_fail() -> None:
+    queue = SQSQueue("orders")
+    client = SQSClient(queue)
+    assert_type(client.fail("send_message_batch", code="InternalError", times=1), None)
+    assert_type(client.heal(), None)
