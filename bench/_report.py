@@ -92,12 +92,14 @@ class Target:
 class FloorRow:
     """One case measured three ways: the floor (the same semantics in a bare Python loop, or
     the raw client), lambdakit and the peer, in the same unit. A row without targets is
-    informational ("-" in the met? column). ``floor`` is ``None`` when no floor applies."""
+    informational ("-" in the met? column). ``floor`` is ``None`` when no floor applies; ``peer``
+    is ``None`` when the peer has nothing of its own to measure beyond the floor (a raw client
+    used directly is both), shown as "-" rather than the floor's figure twice."""
 
     case: str
     floor: float | None
     lambdakit: float
-    peer: float
+    peer: float | None
     unit: str
     targets: tuple[Target, ...] = ()
     peer_name: str = "Powertools"

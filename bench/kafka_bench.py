@@ -10,10 +10,13 @@ writes to topics of its own, one partition each. Cases:
 1. Latency of one invocation that produces one message and flushes. lambdakit: a ``Producer``
    built once (it stands for module scope) and a handler under ``@flush_kafka(producer)`` that
    calls ``producer.produce(topic, value)``, called with a ``lambdakit.testing.LambdaContext``.
-   Peer: the common mistake, a handler that creates a ``confluent_kafka.Producer``, produces,
-   ``flush()``es and drops it (destroyed when the handler returns, inside the timing). One
-   untimed warm-up call each, then rounds of one peer call and five lambdakit calls: medians per
-   invocation. Target: lambdakit <= 0.1x the peer's time (10x lower latency).
+   Floor, which is also the peer's fastest configuration (the raw client, reused; Powertools
+   has no producer): a ``confluent_kafka.Producer`` built once, its handler calling ``produce``
+   then ``flush()``. Beside it, the common mistake: a handler that creates a
+   ``confluent_kafka.Producer``, produces, ``flush()``es and drops it (destroyed when the handler
+   returns, inside the timing). One untimed warm-up call each, then rounds of one
+   new-Producer call and five lambdakit and five floor calls (who goes first alternating):
+   medians per invocation. Target (on the new-Producer row): lambdakit <= 0.1x its time.
 2. Throughput of 10,000 messages produced in one invocation. lambdakit: a handler under
    ``@flush_kafka`` calling ``Producer.produce`` 10,000 times. Peer: a reused
    ``confluent_kafka.Producer``, ``produce`` 10,000 times (``poll(0)`` and retry on
@@ -39,9 +42,9 @@ writes to topics of its own, one partition each. Cases:
    ``value_schema_wire_format="CONFLUENT"`` so that it strips the framing itself), whose handler
    reads every record's lazy ``.value``; and ``base64.b64decode``, the 5-byte header skipped,
    then ``fastavro.schemaless_reader`` with the schema parsed once (what confluent-kafka's
-   deserializer calls). Floor: ``base64.b64decode`` only. No broker: CPU time (the machine is
-   shared), medians of runs alternating the four sides; every side's results are checked
-   (untimed) against the records written.
+   deserializer calls; its own row). Floor: ``base64.b64decode`` only. No broker: CPU time
+   (the machine is shared), medians of runs alternating the four sides; every side's results
+   are checked (untimed) against the records written.
 
 Checks (a failure stops the run with exit status 1): every lambdakit call returns
 (``flush_kafka`` raises when a message of the call was not delivered); every peer flush leaves
@@ -71,7 +74,7 @@ from importlib.metadata import version
 from typing import Any
 
 import confluent_kafka
-from _report import Row, arguments, check, powertools_defaults, print_header, render
+from _report import FloorRow, Row, arguments, check, powertools_defaults, print_header, render
 from coldstart.lambda_env import lambda_logging
 
 from lambdakit.events import KafkaRecord
@@ -79,7 +82,7 @@ from lambdakit.kafka import AvroSchema, Producer, flush_kafka
 from lambdakit.testing import LambdaContext, kafka_event
 from lambdakit.testing.kafka_cluster import MockKafkaCluster
 
-HEADER = ["case", "lambdakit", "peer", "ratio (lk/peer time)", "target", "met?"]
+HEADER = ["case", "floor", "lambdakit", "peer", "lk / floor", "lk / peer (time)", "target", "met?"]
 VALUE = b"v" * 100
 LK_CALLS_PER_ROUND = 5  # lambdakit invocations per peer invocation in case 1
 FLUSH_TIMEOUT = 10.0  # seconds; the peers' flush bound (lambdakit's comes from the context)
@@ -91,7 +94,7 @@ Handler = Callable[[Any, Any], Any]
 
 @dataclass(frozen=True)
 class Sizes:
-    rounds: int  # case 1: rounds of one peer call and LK_CALLS_PER_ROUND lambdakit calls
+    rounds: int  # case 1: rounds of one peer call, LK_CALLS_PER_ROUND lambdakit and floor calls
     messages: int  # case 2: messages per invocation
     reps: int  # case 2: timed runs per side
 
@@ -102,20 +105,61 @@ QUICK = Sizes(rounds=10, messages=10_000, reps=3)
 
 @dataclass(frozen=True)
 class PeerRow(Row):
-    """lambdakit against one named peer (the ``powertools`` field holds the peer's figure).
+    """lambdakit against one named peer (the ``powertools`` field holds the peer's figure), no
+    floor: "-" in the floor columns, so that it shares :class:`NamedFloorRow`'s table.
     ``per_second``: the figures are seconds per message, shown as messages per second."""
 
     peer: str = ""
     per_second: bool = False
 
     def cells(self) -> list[str]:
-        cells = super().cells()
+        case, _, _, ratio, _, met = super().cells()
         show = rate if self.per_second else (lambda value: figure(value, self.unit))
-        cells[1] = show(self.lambdakit)
-        cells[2] = f"{show(self.powertools)} ({self.peer})"
-        if self.target is not None:
-            cells[4] = f"<= {self.target:.4g}x"
+        target = "n/a" if self.target is None else f"<= {self.target:.4g}x"
+        peer = f"{show(self.powertools)} ({self.peer})"
+        return [case, "-", show(self.lambdakit), peer, "-", ratio, target, met]
+
+    def miss(self) -> str:
+        """Why the row missed its target, for the list under the table."""
+        assert self.target is not None
+        ratio = self.lambdakit / self.powertools
+        return (
+            f"{self.case}: {ratio:.3f}x, target <= {self.target:.4g}x "
+            f"(lambdakit needs to be {ratio / self.target:.2f}x as fast)"
+        )
+
+
+@dataclass(frozen=True)
+class NamedFloorRow(FloorRow):
+    """A :class:`FloorRow` in this script's one table, where the peer differs from row to row:
+    the peer cell names it (``peer_name``)."""
+
+    def cells(self) -> list[str]:
+        cells = super().cells()
+        cells[3] = f"{cells[3]} ({self.peer_name})"
         return cells
+
+    def miss(self) -> str:
+        """Why the row missed a target, for the list under the table."""
+        _, _, _, _, floor, peer, target, _ = self.cells()
+        return f"{self.case}: lk / floor {floor}, lk / peer {peer}; target {target}"
+
+
+KafkaRow = PeerRow | NamedFloorRow  # this script's table holds both
+
+
+def targets(row: KafkaRow) -> int:
+    """How many targets ``row`` carries."""
+    return len(row.targets) if isinstance(row, FloorRow) else int(row.target is not None)
+
+
+def spread(what: str, times: dict[str, list[float]], unit: str = "ms") -> str:
+    """A note: each side's median (min-max) of its ``times`` (seconds), in ``unit``."""
+    scale = {"ms": 1e3, "µs": 1e6}[unit]
+    return f"{what}: {unit} per run, median (min-max): " + "; ".join(
+        f"{name} {statistics.median(t) * scale:,.1f} ({min(t) * scale:,.1f}-{max(t) * scale:,.1f})"
+        for name, t in times.items()
+    )
 
 
 def figure(value: float, unit: str) -> str:
@@ -188,63 +232,81 @@ class Bench:
 # --- case 1: one message per invocation ----------------------------------------------------------
 
 
-def latency_case(bench: Bench, sizes: Sizes) -> tuple[Row, list[str]]:
+def latency_case(bench: Bench, sizes: Sizes) -> tuple[list[KafkaRow], list[str]]:
     config, sent = bench.config, bench.sent
     lk_topic = bench.cluster.create_topic("lambdakit-one-per-call")
+    floor_topic = bench.cluster.create_topic("floor-one-per-call")
     peer_topic = bench.cluster.create_topic("peer-one-per-call")
     producer = bench.keep(Producer(config))  # module scope, in effect: built once
+    client = bench.keep(confluent_kafka.Producer(config))  # the floor's, reused likewise
 
     @flush_kafka(producer)
     def lambdakit_handler(event: Any, context: Any) -> None:
         producer.produce(lk_topic, VALUE)
 
+    def floor_handler(event: Any, context: Any) -> int:
+        client.produce(floor_topic, VALUE)
+        return int(client.flush(FLUSH_TIMEOUT))
+
     def peer_handler(event: Any, context: Any) -> int:
-        client = confluent_kafka.Producer(config)  # per invocation: the mistake measured
-        client.produce(peer_topic, VALUE)
-        return int(client.flush(FLUSH_TIMEOUT))  # the client is destroyed on return
+        fresh = confluent_kafka.Producer(config)  # per invocation: the mistake measured
+        fresh.produce(peer_topic, VALUE)
+        return int(fresh.flush(FLUSH_TIMEOUT))  # the client is destroyed on return
 
-    def lambdakit_call() -> float:
+    def call(name: str) -> float:
         context = LambdaContext()
-        seconds, _ = timed(lambda: lambdakit_handler({}, context))
-        sent.counts[lk_topic] += 1
+        if name == "lambdakit":
+            seconds, _ = timed(lambda: lambdakit_handler({}, context))
+            sent.counts[lk_topic] += 1
+            return seconds
+        handler, topic = (
+            (floor_handler, floor_topic) if name == "floor" else (peer_handler, peer_topic)
+        )
+        seconds, queued = timed(lambda: handler({}, context))
+        check(queued == 0, f"{name}: {queued} messages still queued after flush")
+        sent.counts[topic] += 1
         return seconds
 
-    def peer_call() -> float:
-        context = LambdaContext()
-        seconds, queued = timed(lambda: peer_handler({}, context))
-        check(queued == 0, f"per-invocation producer: {queued} messages still queued after flush")
-        sent.counts[peer_topic] += 1
-        return seconds
-
-    lambdakit_call()  # warm-up: builds lambdakit's client, connects, learns the topic
-    peer_call()  # warm-up: imports and first-use costs inside confluent-kafka
-    lk: list[float] = []
-    peer: list[float] = []
+    # warm-up: builds lambdakit's client, connects, learns the topic; the floor's likewise; the
+    # per-invocation peer's imports and first-use costs inside confluent-kafka
+    times: dict[str, list[float]] = {"lambdakit": [], "floor": [], "new Producer per call": []}
+    for name in times:
+        call("peer" if name.startswith("new") else name)
     for _ in range(sizes.rounds):
-        peer.append(peer_call())
-        lk.extend(lambdakit_call() for _ in range(LK_CALLS_PER_ROUND))
+        times["new Producer per call"].append(call("peer"))
+        for i in range(LK_CALLS_PER_ROUND):  # who goes first alternates
+            for name in ("lambdakit", "floor")[:: 1 if i % 2 else -1]:
+                times[name].append(call(name))
     check(producer.created == 1, f"lambdakit built {producer.created} clients, expected 1")
-    row = PeerRow(
-        "produce 1 message + flush, per invocation",
-        statistics.median(lk) * 1e6,
-        statistics.median(peer) * 1e6,
-        "µs",
-        0.1,
-        peer="new confluent-kafka Producer per invocation",
-    )
-    notes = [
-        f"per invocation: lambdakit {len(lk)} calls, median {statistics.median(lk) * 1e6:.0f} µs "
-        f"(min-max {min(lk) * 1e6:.0f}-{max(lk) * 1e6:,.0f}); new Producer per call "
-        f"{len(peer)} calls, median {statistics.median(peer) * 1e3:.2f} ms "
-        f"(min-max {min(peer) * 1e3:.2f}-{max(peer) * 1e3:.2f})",
+    us = {name: statistics.median(t) * 1e6 for name, t in times.items()}
+    case = "produce 1 message + flush, per invocation"
+    rows: list[KafkaRow] = [
+        NamedFloorRow(
+            case,
+            us["floor"],
+            us["lambdakit"],
+            None,
+            "µs",
+            peer_name="none: the reused confluent-kafka Producer is the floor",
+        ),
+        PeerRow(
+            case,
+            us["lambdakit"],
+            us["new Producer per call"],
+            "µs",
+            0.1,
+            peer="new confluent-kafka Producer per invocation, the common mistake",
+        ),
     ]
-    return row, notes
+    runs = ", ".join(f"{name} {len(t)}" for name, t in times.items())
+    notes = [spread(f"per invocation (calls: {runs}; floor: reused Producer)", times, "µs")]
+    return rows, notes
 
 
 # --- case 2: 10,000 messages in one invocation ---------------------------------------------------
 
 
-def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
+def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[KafkaRow], list[str]]:
     config, sent, n = bench.config, bench.sent, sizes.messages
     lk_topic = bench.cluster.create_topic("lambdakit-10k")
     peer_topic = bench.cluster.create_topic("peer-10k")
@@ -318,7 +380,7 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
             times[name].append(run(name))
     median = {name: statistics.median(times[name]) for name in sides}
     case = f"{n:,} messages in one invocation"
-    rows: list[Row] = [
+    rows: list[KafkaRow] = [
         PeerRow(
             case,
             median["lambdakit"] / n,
@@ -357,12 +419,7 @@ def throughput_case(bench: Bench, sizes: Sizes) -> tuple[list[Row], list[str]]:
         ),
     ]
     notes = [
-        f"{n:,} messages: ms per run, median (min-max) of {sizes.reps}: "
-        + "; ".join(
-            f"{name} {median[name] * 1e3:.1f} ({min(times[name]) * 1e3:.1f}-"
-            f"{max(times[name]) * 1e3:.1f})"
-            for name in sides
-        ),
+        spread(f"{n:,} messages ({sizes.reps} runs each)", times),
         profile_note(lambdakit_handler, n),
         profile_note(many_handler, n, "produce_many"),
     ]
@@ -387,7 +444,7 @@ ORDER_AVRO: dict[str, Any] = {
 SCHEMA_ID = 7
 
 
-def decode_case(sizes: Sizes) -> tuple[list[Row], list[str]]:
+def decode_case(sizes: Sizes) -> tuple[list[KafkaRow], list[str]]:
     import base64
     import io
     import json
@@ -453,14 +510,14 @@ def decode_case(sizes: Sizes) -> tuple[list[Row], list[str]]:
             times[name].append(seconds)
     per_record = {name: statistics.median(times[name]) / n * 1e6 for name in sides}
     case = f"value_as(AvroSchema), {n:,} records"
-    rows: list[Row] = [
-        PeerRow(
-            case,
+    rows: list[KafkaRow] = [
+        NamedFloorRow(
+            f"{case} (floor: base64 decode only)",
+            per_record["floor"],
             per_record["lambdakit"],
             per_record["powertools"],
             "µs",
-            None,
-            peer="Powertools kafka_consumer, AVRO, value_schema_wire_format=CONFLUENT",
+            peer_name="Powertools kafka_consumer, AVRO, value_schema_wire_format=CONFLUENT",
         ),
         PeerRow(
             case,
@@ -470,23 +527,8 @@ def decode_case(sizes: Sizes) -> tuple[list[Row], list[str]]:
             None,
             peer="fastavro.schemaless_reader directly",
         ),
-        PeerRow(
-            case,
-            per_record["lambdakit"],
-            per_record["floor"],
-            "µs",
-            None,
-            peer="floor: base64 decode only",
-        ),
     ]
-    notes = [
-        f"decode {n:,} records: CPU ms per run, median (min-max) of {sizes.reps}: "
-        + "; ".join(
-            f"{name} {statistics.median(times[name]) * 1e3:.1f} ({min(times[name]) * 1e3:.1f}-"
-            f"{max(times[name]) * 1e3:.1f})"
-            for name in sides
-        )
-    ]
+    notes = [spread(f"decode {n:,} records, CPU time ({sizes.reps} runs each)", times)]
     return rows, notes
 
 
@@ -525,22 +567,23 @@ def main() -> int:
     sent = Sent()
     with MockKafkaCluster(broker_count=1) as cluster:
         bench = Bench(cluster, sent)
-        latency_row, latency_notes = latency_case(bench, sizes)
+        latency_rows, latency_notes = latency_case(bench, sizes)
         rate_rows, rate_notes = throughput_case(bench, sizes)
         bench.close()  # before the cluster stops, or librdkafka logs the lost connections
         sent.verify(cluster.bootstrap)
         bootstrap = cluster.bootstrap
     decode_rows, decode_notes = decode_case(sizes)
-    rows = [latency_row, *rate_rows, *decode_rows]
+    rows = [*latency_rows, *rate_rows, *decode_rows]
 
     print_header(
         f"confluent-kafka {version('confluent-kafka')} (librdkafka "
         f"{confluent_kafka.libversion()[0]}); librdkafka mock cluster, 1 broker at {bootstrap} "
         "(helper process, same machine)",
         f"every producer: linger.ms=5, 100-byte values, 1-partition topics; per invocation: "
-        f"medians of {sizes.rounds * LK_CALLS_PER_ROUND} lambdakit and {sizes.rounds} peer calls, "
-        f"interleaved; {sizes.messages:,} messages: medians of {sizes.reps} alternating runs; "
-        "GC off while timing; ratio = lambdakit time / peer time; logging as Lambda's JSON "
+        f"medians of {sizes.rounds * LK_CALLS_PER_ROUND} lambdakit and reused-Producer (floor) "
+        f"calls and {sizes.rounds} new-Producer calls, interleaved; {sizes.messages:,} "
+        f"messages: medians of {sizes.reps} alternating runs; GC off while timing; ratios = "
+        "lambdakit time / floor or peer time; logging as Lambda's JSON "
         "format sets it up (awslambdaric's _setup_logging, root at WARNING, to /dev/null)",
         f"decode: Powertools' Avro deserializer is avro {version('avro')}; fastavro "
         f"{version('fastavro')}; CPU time, medians of {sizes.reps} runs alternating the sides"
@@ -549,14 +592,9 @@ def main() -> int:
     print(render(rows, args.markdown, HEADER))
     missed = [row for row in rows if row.missed]
     print()
-    print(f"targets missed: {len(missed)} of {sum(row.target is not None for row in rows)}")
+    print(f"targets missed: {len(missed)} of {sum(map(targets, rows))}")
     for row in missed:
-        assert row.target is not None
-        ratio = row.lambdakit / row.powertools
-        print(
-            f"- {row.case}: {ratio:.3f}x, target <= {row.target:.4g}x "
-            f"(lambdakit needs to be {ratio / row.target:.2f}x as fast)"
-        )
+        print(f"- {row.miss()}")
     print()
     print(
         "Notes (every message of every run was delivered; each topic's high watermark equals "
